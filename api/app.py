@@ -1,0 +1,81 @@
+"""Build the sidecar app: session manager, ROS 2 node on a background executor, routers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from api.log_buffer import install_log_buffer
+from api.routers import debug, health, sessions
+from runtime.session import SessionManager, SessionStore, load_session_settings
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+DESCRIPTION = """
+runrobot sidecar: ACT inference sessions whose rooms are ROS 2 topics.
+
+1. Create a session for a LeRobot ACT checkpoint (`POST /sessions`).
+2. Publish camera images and normalized joint states to the rooms in `GET /sessions/{id}`.
+3. Start inference; normalized joint commands arrive on the joint-output room.
+"""
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("RUNROBOT_DATA_DIR", Path.home() / ".local" / "share" / "runrobot"))
+
+
+def create_app(
+    data_dir: str | Path | None = None,
+    session_config: str | Path | None = None,
+    enable_ros: bool = True,
+) -> FastAPI:
+    """The sidecar app; ROS 2 and the session manager start in its lifespan."""
+    data = Path(data_dir) if data_dir else default_data_dir()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        data.mkdir(parents=True, exist_ok=True)
+        app.state.data_dir = data
+        app.state.log_buffer = install_log_buffer()
+        app.state.started_at = time.time()
+        app.state.ros_node = None
+        executor = None
+        if enable_ros:
+            from runtime.ros.executor_thread import RosExecutorThread
+            from runtime.ros.sidecar_node import SidecarNode
+
+            executor = RosExecutorThread()
+            app.state.ros_node = executor.add_node(SidecarNode(context=executor.context))
+            executor.start()
+        manager = SessionManager(
+            SessionStore(data / "runrobot.db"), load_session_settings(session_config), app.state.ros_node
+        )
+        manager.restore()
+        app.state.manager = manager
+        log.info("runrobot sidecar ready (data dir %s, ROS 2 %s)", data, "on" if enable_ros else "off")
+        try:
+            yield
+        finally:
+            manager.shutdown()
+            if executor is not None:
+                executor.shutdown()
+            log.info("runrobot sidecar stopped")
+
+    app = FastAPI(
+        title="runrobot sidecar",
+        summary="ACT inference sessions on ROS 2 for real-time robot control",
+        description=DESCRIPTION,
+        version=VERSION,
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(sessions.router)
+    app.include_router(debug.router)
+    return app

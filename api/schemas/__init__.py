@@ -1,0 +1,1 @@
+"""Pydantic models: the single source of the sidecar's OpenAPI schemas."""

@@ -1,0 +1,1 @@
+"""The ``runrobot`` command line: serve, demo, policy tools, ROS feeds."""

@@ -1,0 +1,3 @@
+from runrobot.cli import main
+
+raise SystemExit(main())

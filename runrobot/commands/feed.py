@@ -1,0 +1,67 @@
+"""``runrobot feed``: publish synthetic camera images and joint states into a session's rooms."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import urllib.request
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("feed", help="publish synthetic inputs into a session's ROS 2 rooms")
+    p.add_argument("--server", default="http://127.0.0.1:8001", help="sidecar URL to look the rooms up")
+    p.add_argument("--session", required=True, help="session id")
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--image-size", default="224x224", help="HxW")
+    p.add_argument("--compressed", action="store_true", help="publish JPEG CompressedImage")
+    p.add_argument("--encoding", default="rgb8", choices=["rgb8", "bgr8"])
+    p.add_argument("--duration", type=float, default=0.0, help="seconds (0 = until Ctrl-C)")
+    p.set_defaults(func=run)
+
+
+def session_rooms(server: str, session_id: str) -> dict:
+    with urllib.request.urlopen(f"{server.rstrip('/')}/sessions/{session_id}", timeout=10) as resp:
+        return json.loads(resp.read())["rooms"]
+
+
+def run(args: argparse.Namespace) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from runtime.policies.act.checkpoint import parse_image_size
+    from runtime.robots import load_robot_profile
+    from runtime.ros.environment import prepare_ros_environment
+    from runtime.ros.synthetic_inputs_node import SyntheticInputsNode
+
+    rooms = session_rooms(args.server, args.session)
+    status = json.loads(urllib.request.urlopen(f"{args.server.rstrip('/')}/sessions/{args.session}").read())
+    joint_names = status["stats"].get("joint_names") or load_robot_profile("so101").joint_names
+    prepare_ros_environment()
+    rclpy.init()
+    node = SyntheticInputsNode(
+        {cam: room["topic"] for cam, room in rooms["cameras"].items()},
+        rooms["joint_input"]["topic"],
+        joint_names,
+        image_size=parse_image_size(args.image_size),
+        fps=args.fps,
+        compressed=args.compressed,
+        encoding=args.encoding,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spin = threading.Thread(target=executor.spin, daemon=True)
+    spin.start()
+    node.start()
+    print(f"feeding session {args.session}: {list(rooms['cameras'])} + joints at {args.fps} Hz", flush=True)
+    done.wait(args.duration or None)
+    node.stop()
+    executor.shutdown(timeout_sec=1.0)
+    node.destroy_node()
+    rclpy.try_shutdown()
+    print(f"published {node.published} input sets", flush=True)
+    return 0

@@ -1,0 +1,1 @@
+"""LeRobot ACT (Action Chunking Transformer), loaded and run through lerobot itself."""

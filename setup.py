@@ -1,0 +1,57 @@
+"""runrobot: a real-time robotics runtime with a ROS 2 bridge.
+
+Installs as the Python distribution ``runrobot`` (console script ``runrobot``) and,
+under colcon, as the ament_python ROS 2 package ``runrobot``.
+"""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "runrobot"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="Real-time robot policy runtime with a ROS 2 bridge, REST sidecar and WebRTC",
+    python_requires=">=3.12,<3.13",
+    packages=find_packages(include=["runtime", "runtime.*", "api", "api.*", "runrobot", "runrobot.*"]),
+    include_package_data=True,
+    package_data={"api": ["static/*"]},
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
+        (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
+    ],
+    install_requires=[
+        # lerobot's own pins choose torch (2.11, CPU-capable CUDA build) and opencv-python-headless.
+        "lerobot==0.6.1",
+        "numpy",
+        "onnxruntime",
+        "mujoco",
+        "aiortc",
+        "fastapi",
+        "uvicorn",
+        "pydantic>=2",
+        "sqlite-utils",
+        "psutil",
+        "pyyaml",
+        # ROS 2 Kilted from PyPI wheels: real rclpy and Fast DDS, no sourcing needed.
+        "ros-rclpy",
+        "ros-std-msgs",
+        "ros-sensor-msgs",
+        "ros-geometry-msgs",
+        "ros-rmw-fastrtps-cpp",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-timeout", "httpx", "jsonschema", "ruff"],
+    },
+    entry_points={
+        "console_scripts": [
+            "runrobot = runrobot.cli:main",
+        ],
+    },
+    zip_safe=False,
+)
