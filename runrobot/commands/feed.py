@@ -12,7 +12,10 @@ import urllib.request
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("feed", help="publish synthetic inputs into a session's ROS 2 rooms")
     p.add_argument("--server", default="http://127.0.0.1:8001", help="sidecar URL to look the rooms up")
-    p.add_argument("--session", required=True, help="session id")
+    p.add_argument("--session", help="session id (rooms are looked up on --server)")
+    p.add_argument("--camera", action="append", default=[], metavar="NAME=TOPIC", help="explicit camera room topic")
+    p.add_argument("--joint-topic", help="explicit joint-input room topic")
+    p.add_argument("--robot", default="so101", help="robot profile for joint names with explicit topics")
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--image-size", default="224x224", help="HxW")
     p.add_argument("--compressed", action="store_true", help="publish JPEG CompressedImage")
@@ -21,9 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def session_rooms(server: str, session_id: str) -> dict:
+def session_status(server: str, session_id: str) -> dict:
     with urllib.request.urlopen(f"{server.rstrip('/')}/sessions/{session_id}", timeout=10) as resp:
-        return json.loads(resp.read())["rooms"]
+        return json.loads(resp.read())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,14 +38,26 @@ def run(args: argparse.Namespace) -> int:
     from runtime.ros.environment import prepare_ros_environment
     from runtime.ros.synthetic_inputs_node import SyntheticInputsNode
 
-    rooms = session_rooms(args.server, args.session)
-    status = json.loads(urllib.request.urlopen(f"{args.server.rstrip('/')}/sessions/{args.session}").read())
-    joint_names = status["stats"].get("joint_names") or load_robot_profile("so101").joint_names
+    if args.camera or args.joint_topic:
+        if not (args.camera and args.joint_topic):
+            raise ValueError("--camera and --joint-topic go together")
+        cameras = dict(c.split("=", 1) for c in args.camera)
+        joint_topic = args.joint_topic
+        joint_names = load_robot_profile(args.robot).joint_names
+        label = joint_topic
+    elif args.session:
+        status = session_status(args.server, args.session)
+        cameras = {cam: room["topic"] for cam, room in status["rooms"]["cameras"].items()}
+        joint_topic = status["rooms"]["joint_input"]["topic"]
+        joint_names = status["stats"].get("joint_names") or load_robot_profile(args.robot).joint_names
+        label = f"session {args.session}"
+    else:
+        raise ValueError("give --session, or --camera NAME=TOPIC and --joint-topic")
     prepare_ros_environment()
     rclpy.init()
     node = SyntheticInputsNode(
-        {cam: room["topic"] for cam, room in rooms["cameras"].items()},
-        rooms["joint_input"]["topic"],
+        cameras,
+        joint_topic,
         joint_names,
         image_size=parse_image_size(args.image_size),
         fps=args.fps,
@@ -57,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     spin = threading.Thread(target=executor.spin, daemon=True)
     spin.start()
     node.start()
-    print(f"feeding session {args.session}: {list(rooms['cameras'])} + joints at {args.fps} Hz", flush=True)
+    print(f"feeding {label}: cameras {list(cameras)} + joints at {args.fps} Hz", flush=True)
     done.wait(args.duration or None)
     node.stop()
     executor.shutdown(timeout_sec=1.0)

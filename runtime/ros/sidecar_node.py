@@ -12,7 +12,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image, JointState
 
 from runtime.images import ImageDecodeError
-from runtime.ros.messages import compressed_msg_to_rgb, image_msg_to_rgb, joint_state_msg
+from runtime.ros.messages import compressed_msg_to_rgb, image_msg_to_rgb, joint_state_msg, stamp_to_ns
 from runtime.session.session import InferenceSession, JointCommand
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 # Best effort subscribers match both best-effort and reliable publishers.
 SENSOR_QOS = QoSProfile(depth=2, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+
+
+def _record_latency(session: InferenceSession, msg: Image | CompressedImage) -> None:
+    """Wall-clock transit time of a stamped camera message (same-host publishers)."""
+    stamp = stamp_to_ns(msg.header.stamp)
+    if stamp:
+        session.stats.frame_latency.add((time.time_ns() - stamp) / 1e9)
 
 
 class SidecarNode(Node):
@@ -79,7 +86,8 @@ class SidecarNode(Node):
             except ImageDecodeError as exc:
                 session.reject_input("image_encoding", f"camera {camera}: {exc}")
                 return
-            session.submit_frame(camera, rgb, received)
+            if session.submit_frame(camera, rgb, received):
+                _record_latency(session, msg)
 
         return on_image
 
@@ -92,7 +100,8 @@ class SidecarNode(Node):
             except ImageDecodeError as exc:
                 session.reject_input("image_encoding", f"camera {camera}: {exc}")
                 return
-            session.submit_frame(camera, rgb, received)
+            if session.submit_frame(camera, rgb, received):
+                _record_latency(session, msg)
 
         return on_compressed
 

@@ -96,6 +96,7 @@ class InferenceSession:
         self._consecutive_errors = 0
         self._loop: DeadlineLoop | None = None
         self.started_at: float | None = None
+        self.last_command: JointCommand | None = None
 
     @property
     def session_id(self) -> str:
@@ -247,6 +248,7 @@ class InferenceSession:
             log.error("session %s: dropped policy output: %s", self.session_id, exc)
             return
         command = JointCommand(list(self.normalizer.joint_names), positions, timestep, time.monotonic())
+        self.last_command = command
         for sink in list(self._sinks):
             sink(command)
         self.stats.bump("commands_published")

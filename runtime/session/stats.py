@@ -16,6 +16,7 @@ class SessionStats:
         self.inference_latency = RollingStats()  # observation snapshot -> chunk enqueued
         self.predict_latency = RollingStats()  # the policy call alone
         self.command_interval = RollingStats()  # time between consecutive published commands
+        self.frame_latency = RollingStats()  # camera message stamp (wall clock) -> received
         self.reset()
 
     def reset(self) -> None:
@@ -38,6 +39,7 @@ class SessionStats:
         self.inference_latency.clear()
         self.predict_latency.clear()
         self.command_interval.clear()
+        self.frame_latency.clear()
 
     def bump(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -87,6 +89,7 @@ class SessionStats:
 
     def io(self) -> dict:
         interval = self.command_interval.summary_ms()
+        latency = self.frame_latency.summary_ms()
         with self._lock:
             return {
                 "frames_received": dict(self.frames_received),
@@ -94,4 +97,6 @@ class SessionStats:
                 "commands_published": self.commands_published,
                 "command_interval_p50_ms": interval["p50_ms"],
                 "command_interval_p99_ms": interval["p99_ms"],
+                "frame_latency_p50_ms": latency["p50_ms"],
+                "frame_latency_p99_ms": latency["p99_ms"],
             }
