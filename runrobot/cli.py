@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from runrobot.commands import demo, feed, policy, serve
+from runrobot.commands import demo, feed, policy, serve, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     policy.add_parser(sub)
     feed.add_parser(sub)
+    sim.add_parser(sub)
     return parser
 
 

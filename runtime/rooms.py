@@ -74,6 +74,11 @@ class SessionRooms:
             joint_output=room("joint_output", JOINT_STATE_MSG),
         )
 
+    def telemetry_topic(self, source: str) -> str:
+        """Topic on which an attached process (e.g. the simulator) reports JSON stats for this session."""
+        sid = self.joint_input.room_id.removesuffix("_joint_input")
+        return f"/{TOPIC_ROOT}/{self.workspace_id}/{sid}_{source}_stats"
+
     def all_rooms(self) -> list[Room]:
         return [*self.cameras.values(), self.joint_input, self.joint_output]
 

@@ -114,9 +114,7 @@ class SpecValidator:
         paths = self.spec.get("paths", {})
         item = paths.get(path_template)
         if item is None:
-            raise AssertionError(
-                f"path {path_template!r} is not in the spec; documented paths: {sorted(paths)}"
-            )
+            raise AssertionError(f"path {path_template!r} is not in the spec; documented paths: {sorted(paths)}")
         item = self._deref(item)
         op = item.get(method.lower())
         if op is None:
@@ -164,9 +162,7 @@ class SpecValidator:
             return next(iter(content))
         raise AssertionError(f"{where}: no JSON media type documented (have {sorted(content)}); pass media_type")
 
-    def _schema_pointer(
-        self, method: str, path_template: str, status: int | str, media_type: str | None
-    ) -> str | None:
+    def _schema_pointer(self, method: str, path_template: str, status: int | str, media_type: str | None) -> str | None:
         """JSON pointer (into the spec) of the response schema; None when the response has no body."""
         where = f"{method.upper()} {path_template} -> {status}"
         key = self._response_key(method, path_template, status)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import threading
 import urllib.request
+
+from runrobot.ros_process import init_ros, run_until_signalled
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +30,8 @@ def session_status(server: str, session_id: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     from runtime.policies.act.checkpoint import parse_image_size
     from runtime.robots import load_robot_profile
-    from runtime.ros.environment import prepare_ros_environment
     from runtime.ros.synthetic_inputs_node import SyntheticInputsNode
 
     if args.camera or args.joint_topic:
@@ -53,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
         label = f"session {args.session}"
     else:
         raise ValueError("give --session, or --camera NAME=TOPIC and --joint-topic")
-    prepare_ros_environment()
-    rclpy.init()
+    init_ros()
     node = SyntheticInputsNode(
         cameras,
         joint_topic,
@@ -64,19 +59,11 @@ def run(args: argparse.Namespace) -> int:
         compressed=args.compressed,
         encoding=args.encoding,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spin = threading.Thread(target=executor.spin, daemon=True)
-    spin.start()
-    node.start()
-    print(f"feeding {label}: cameras {list(cameras)} + joints at {args.fps} Hz", flush=True)
-    done.wait(args.duration or None)
-    node.stop()
-    executor.shutdown(timeout_sec=1.0)
-    node.destroy_node()
-    rclpy.try_shutdown()
+
+    def announce() -> None:
+        node.start()
+        print(f"feeding {label}: cameras {list(cameras)} + joints at {args.fps} Hz", flush=True)
+
+    run_until_signalled(node, announce, node.stop, args.duration)
     print(f"published {node.published} input sets", flush=True)
     return 0

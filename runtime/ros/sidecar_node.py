@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -10,6 +11,7 @@ from typing import Any
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image, JointState
+from std_msgs.msg import String
 
 from runtime.images import ImageDecodeError
 from runtime.ros.messages import compressed_msg_to_rgb, image_msg_to_rgb, joint_state_msg, stamp_to_ns
@@ -51,6 +53,9 @@ class SidecarNode(Node):
             )
         entities.append(
             self.create_subscription(JointState, rooms.joint_input.topic, self._joint_callback(session), SENSOR_QOS)
+        )
+        entities.append(
+            self.create_subscription(String, rooms.telemetry_topic("sim"), self._telemetry_callback(session, "sim"), 5)
         )
         publisher = self.create_publisher(JointState, rooms.joint_output.topic, COMMAND_QOS)
         entities.append(publisher)
@@ -104,6 +109,19 @@ class SidecarNode(Node):
                 _record_latency(session, msg)
 
         return on_compressed
+
+    @staticmethod
+    def _telemetry_callback(session: InferenceSession, source: str):
+        def on_telemetry(msg: String) -> None:
+            try:
+                data = json.loads(msg.data)
+            except json.JSONDecodeError:
+                session.reject_input("telemetry", f"{source} telemetry is not JSON")
+                return
+            if isinstance(data, dict):
+                session.telemetry[source] = data
+
+        return on_telemetry
 
     @staticmethod
     def _joint_callback(session: InferenceSession):

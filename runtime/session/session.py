@@ -97,6 +97,7 @@ class InferenceSession:
         self._loop: DeadlineLoop | None = None
         self.started_at: float | None = None
         self.last_command: JointCommand | None = None
+        self.telemetry: dict[str, dict] = {}  # stats reported by attached processes (e.g. "sim")
 
     @property
     def session_id(self) -> str:
@@ -321,8 +322,11 @@ class InferenceSession:
             "input_ages_s": self.inputs.ages(time.monotonic()),
             "loop_wake_error": loop.period_error.summary_ms() if loop else None,
             "skipped_ticks": loop.skipped_ticks if loop else 0,
+            "control_thread_realtime": loop.realtime_priority if loop else None,
             "robot": self.normalizer.profile.name,
             "joint_names": list(self.normalizer.joint_names),
+            "camera_shapes": {cam: list(shape) for cam, shape in self.policy.io.camera_shapes.items()},
+            **self.telemetry,
             "policy_kind": self.policy.kind,
             "chunk_size": self.policy.io.chunk_size,
             "aggregate_fn": self.settings.aggregate_fn,
