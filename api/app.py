@@ -11,8 +11,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from api.cloud.db import CloudDB
+from api.cloud.errors import install_cloud_error_handlers
+from api.cloud.storage import FileStore
 from api.log_buffer import install_log_buffer
-from api.routers import debug, health, sessions
+from api.routers import debug, files, health, sessions, tokens
 from runtime.session import SessionManager, SessionStore, load_session_settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         data.mkdir(parents=True, exist_ok=True)
         app.state.data_dir = data
+        app.state.cloud_db = CloudDB(data / "cloud.db")
+        app.state.file_store = FileStore(data / "files")
         app.state.log_buffer = install_log_buffer()
         app.state.started_at = time.time()
         app.state.ros_node = None
@@ -78,4 +83,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(sessions.router)
     app.include_router(debug.router)
+    install_cloud_error_handlers(app)
+    app.include_router(tokens.router)
+    app.include_router(files.router)
     return app

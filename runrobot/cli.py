@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from runrobot.commands import demo, feed, policy, serve, sim
+from runrobot.commands import demo, feed, policy, serve, sim, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_parser(sub)
     feed.add_parser(sub)
     sim.add_parser(sub)
+    token.add_parser(sub)
     return parser
 
 
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"runrobot: error: {exc}", file=sys.stderr)
         return 2
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"runrobot: failed: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

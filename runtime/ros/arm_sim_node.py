@@ -40,7 +40,9 @@ class ArmSimNode(Node):
         self.sim = sim
         self.normalizer = normalizer
         self.fps = fps
-        self._image_pubs = {cam: self.create_publisher(Image, topic, SENSOR_QOS) for cam, topic in camera_topics.items()}
+        self._image_pubs = {
+            cam: self.create_publisher(Image, topic, SENSOR_QOS) for cam, topic in camera_topics.items()
+        }
         self._joint_pub = self.create_publisher(JointState, joint_state_topic, SENSOR_QOS)
         self._telemetry_pub = self.create_publisher(String, telemetry_topic, 5) if telemetry_topic else None
         self.create_subscription(JointState, command_topic, self._on_command, SENSOR_QOS)
