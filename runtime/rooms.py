@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 ROS_NAME_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MAX_TOKEN_LEN = 64  # keeps every topic well under rmw's 255-character limit
 TOPIC_ROOT = "runrobot"
 
 IMAGE_MSG = "sensor_msgs/msg/Image"
@@ -16,8 +17,8 @@ JOINT_STATE_MSG = "sensor_msgs/msg/JointState"
 
 
 def is_valid_ros_token(name: str) -> bool:
-    """A single ROS name token: a letter, then letters, digits or underscores, no ``__``."""
-    return bool(ROS_NAME_TOKEN.match(name)) and "__" not in name
+    """A single ROS name token: a letter, then letters, digits or underscores, no ``__``, at most 64 chars."""
+    return bool(ROS_NAME_TOKEN.match(name)) and "__" not in name and len(name) <= MAX_TOKEN_LEN
 
 
 def to_ros_token(text: str) -> str:

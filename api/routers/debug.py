@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from api.deps import Manager
 from api.routers.sessions import NOT_FOUND, _call
 
-router = APIRouter(prefix="/debug", tags=["debug"])
+router = APIRouter(prefix="/debug", tags=["Debug"])
 
 LOG_LIMIT = 500
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from api.deps import Manager
 from runtime.session import SessionState
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["Health"])
 
 
 @router.get("/", summary="Root", description="Health check endpoint.")
@@ -25,7 +25,7 @@ def root(request: Request, manager: Manager) -> Any:
 
 
 @router.get("/health", summary="Health Check", description="Detailed health check.")
-def health(request: Request, manager: Manager) -> Any:
+def health_check(request: Request, manager: Manager) -> Any:
     entries = manager.list()
     ros = request.app.state.ros_node
     return {

@@ -22,9 +22,13 @@ from runtime.session import (
 )
 from runtime.session.state import InvalidTransition
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter()
 
 NOT_FOUND = {404: {"model": ErrorDetail, "description": "Unknown session"}}
+NOT_STARTABLE = {
+    **NOT_FOUND,
+    400: {"model": ErrorDetail, "description": "The session cannot start (policy no longer loads, bad state)"},
+}
 
 
 def session_status(entry: SessionEntry) -> SessionStatusResponse:
@@ -54,13 +58,14 @@ async def _call(fn, *args) -> Any:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
 
 
-@router.get("/sessions", summary="List Sessions", description="List all sessions.")
+@router.get("/sessions", tags=["Sessions"], summary="List Sessions", description="List all sessions.")
 async def list_sessions(manager: Manager) -> list[SessionStatusResponse]:
     return [session_status(e) for e in manager.list()]
 
 
 @router.post(
     "/sessions",
+    tags=["Sessions"],
     summary="Create Session",
     description=(
         "Create a new inference session.\n\nIf workspace_id is provided, all rooms will be created in that "
@@ -92,6 +97,7 @@ async def create_session(request: CreateSessionRequest, manager: Manager) -> Cre
 
 @router.get(
     "/sessions/{session_id}",
+    tags=["Sessions"],
     summary="Get Session Status",
     description="Get status of a specific session.",
     responses=NOT_FOUND,
@@ -107,9 +113,10 @@ async def delete_session(session_id: str, manager: Manager) -> Any:
 
 @router.post(
     "/sessions/{session_id}/start",
+    tags=["Control"],
     summary="Start Inference",
     description="Start inference for a session.",
-    responses=NOT_FOUND,
+    responses=NOT_STARTABLE,
 )
 async def start_inference(session_id: str, manager: Manager) -> Any:
     return {"message": await _call(manager.start, session_id)}
@@ -117,6 +124,7 @@ async def start_inference(session_id: str, manager: Manager) -> Any:
 
 @router.post(
     "/sessions/{session_id}/stop",
+    tags=["Control"],
     summary="Stop Inference",
     description="Stop inference for a session.",
     responses=NOT_FOUND,
@@ -127,9 +135,10 @@ async def stop_inference(session_id: str, manager: Manager) -> Any:
 
 @router.post(
     "/sessions/{session_id}/restart",
+    tags=["Control"],
     summary="Restart Inference",
     description="Restart inference for a session.",
-    responses=NOT_FOUND,
+    responses=NOT_STARTABLE,
 )
 async def restart_inference(session_id: str, manager: Manager) -> Any:
     return {"message": await _call(manager.restart, session_id)}

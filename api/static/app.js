@@ -98,7 +98,8 @@ class SessionCard {
       node.classList.toggle("paused", paused);
     }
     this.badge.textContent = status;
-    const reason = snap.error_message && status === "error" ? snap.error_message : snap.status_reason || "";
+    let reason = snap.error_message && status === "error" ? snap.error_message : snap.status_reason || "";
+    if (reason === status) reason = "";
     this.reason.textContent = reason;
     this.reason.title = reason;
     this.reason.classList.toggle("warn", paused);

@@ -7,8 +7,10 @@ event loop.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from runtime.policies import PolicyLoadError, load_policy
@@ -21,6 +23,8 @@ from runtime.session.state import SessionState
 from runtime.session.store import SessionStore
 
 log = logging.getLogger(__name__)
+
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class SessionNotFound(KeyError):
@@ -118,14 +122,17 @@ class SessionManager:
         arena_server_url: str = "http://localhost:8000",
     ) -> SessionEntry:
         """Load the policy, check it against the cameras and robot, and register the session."""
-        if not session_id or not session_id.strip():
-            raise SessionConfigError("session_id must not be empty")
+        if not SESSION_ID_PATTERN.match(session_id):
+            raise SessionConfigError(
+                f"session_id {session_id!r} must be 1-64 letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit"
+            )
         with self._lock:
             if session_id in self._entries:
                 raise SessionExists(f"session {session_id!r} already exists")
         record = SessionRecord(
             session_id=session_id,
-            policy_path=policy_path,
+            policy_path=str(Path(policy_path).expanduser().resolve()) if policy_path.strip() else policy_path,
             camera_names=list(camera_names),
             workspace_id=workspace_id or new_workspace_id(),
             arena_server_url=arena_server_url,
@@ -148,8 +155,16 @@ class SessionManager:
                 raise SessionExists(f"rooms already in use by another session: {clash}")
             entry = SessionEntry(record, rooms, session)
             self._entries[session_id] = entry
-        self._attach(session)
-        self.store.save(record, str(session.state))
+        try:
+            self._attach(session)
+            self.store.save(record, str(session.state))
+        except Exception as exc:  # all or nothing: no half-created session stays behind
+            with self._lock:
+                self._entries.pop(session_id, None)
+            session.close()
+            if self.bridge is not None:
+                self.bridge.detach(session)
+            raise SessionConfigError(f"could not set up session {session_id!r}: {exc}") from exc
         log.info("session %s created (workspace %s, policy %s)", session_id, record.workspace_id, policy_path)
         return entry
 

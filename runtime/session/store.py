@@ -56,9 +56,11 @@ class SessionStore:
             self._db[TABLE].upsert(row, pk="session_id")
 
     def set_status(self, session_id: str, status: str, error_message: str | None = None) -> None:
+        """Record a status change (a record that is not stored is left alone)."""
         with self._lock:
-            self._db[TABLE].update(
-                session_id, {"status": status, "error_message": error_message, "updated_at": time.time()}
+            self._db.execute(
+                f"UPDATE {TABLE} SET status = ?, error_message = ?, updated_at = ? WHERE session_id = ?",
+                [status, error_message, time.time(), session_id],
             )
 
     def delete(self, session_id: str) -> None:
