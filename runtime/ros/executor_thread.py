@@ -36,12 +36,14 @@ class RosExecutorThread:
         return self
 
     def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except (ExternalShutdownException, rclpy.executors.ShutdownException):
-            pass
-        except Exception:
-            log.exception("ROS executor stopped with an error")
+        """Spin until shutdown; a callback that raises is logged and spinning goes on."""
+        while self.context.ok():
+            try:
+                self.executor.spin()
+            except (ExternalShutdownException, rclpy.executors.ShutdownException):
+                return
+            except Exception:
+                log.exception("ROS callback raised; the executor keeps spinning")
 
     def shutdown(self) -> None:
         self.executor.shutdown(timeout_sec=1.0)

@@ -88,7 +88,7 @@ class SidecarNode(Node):
             received = time.monotonic()
             try:
                 rgb = image_msg_to_rgb(msg)
-            except ImageDecodeError as exc:
+            except (ImageDecodeError, ValueError) as exc:
                 session.reject_input("image_encoding", f"camera {camera}: {exc}")
                 return
             if session.submit_frame(camera, rgb, received):
@@ -102,7 +102,7 @@ class SidecarNode(Node):
             received = time.monotonic()
             try:
                 rgb = compressed_msg_to_rgb(msg)
-            except ImageDecodeError as exc:
+            except (ImageDecodeError, ValueError) as exc:
                 session.reject_input("image_encoding", f"camera {camera}: {exc}")
                 return
             if session.submit_frame(camera, rgb, received):

@@ -68,6 +68,9 @@ class LatestInputs:
         """Store normalized joint positions given by name (any order); clamps and counts out-of-range values."""
         if len(names) != len(positions):
             raise InputRejected("joint_layout", f"{len(names)} joint names but {len(positions)} positions")
+        if len(set(names)) != len(names):
+            duplicates = sorted({n for n in names if list(names).count(n) > 1})
+            raise InputRejected("joint_layout", f"duplicate joint names {duplicates}")
         unknown = [n for n in names if n not in self._index]
         if unknown:
             raise InputRejected("unknown_joint", f"unknown joint names {unknown}; expected {self.joint_names}")

@@ -86,6 +86,7 @@ class InferenceSession:
         self.stats = SessionStats()
         self._sinks: list[CommandSink] = []
         self._lock = threading.RLock()
+        self._tick_lock = threading.Lock()  # a tick and a debug reset never interleave
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{record.session_id}")
         self._inflight = False
         self._generation = 0
@@ -183,7 +184,7 @@ class InferenceSession:
 
     def reset(self) -> None:
         """Debug reset: clear the queue, inputs and counters; keep the lifecycle state."""
-        with self._lock:
+        with self._lock, self._tick_lock:
             self._reset_run_state()
             self.inputs.clear()
             self.stats.reset()
@@ -217,8 +218,12 @@ class InferenceSession:
 
     # ---- control loop (own thread) ------------------------------------------------------
     def _tick(self, timestep: int, deadline: float) -> None:
+        with self._tick_lock:
+            self._tick_locked(timestep)
+
+    def _tick_locked(self, timestep: int) -> None:
         now = time.monotonic()
-        self._next_timestep = timestep + 1
+        self._next_timestep = timestep  # a chunk merged from now on may still serve this tick
         stale = self.inputs.stale_reasons(now, self.settings.stale_after_s)
         if stale:
             if not self._paused:
@@ -231,16 +236,20 @@ class InferenceSession:
                 log.warning("session %s: paused, inputs not fresh: %s", self.session_id, "; ".join(stale))
             self.status_reason = "paused, inputs not fresh: " + "; ".join(stale)
             self._last_command_at = None
+            self._next_timestep = timestep + 1
             return
         if self._paused:
             self._paused = False
             self.status_reason = "running"
             log.info("session %s: inputs fresh again, resuming", self.session_id)
-        if not self._inflight and self.queue.needs_refill(timestep):
+        refill = not self._inflight and self.queue.needs_refill(timestep)
+        warming_up = not self._have_chunk
+        action = self.queue.pop(timestep)  # before the refill request, so a chunk landing now can serve this tick
+        self._next_timestep = timestep + 1
+        if refill:
             self._request_chunk(self.inputs.snapshot(now, timestep))
-        action = self.queue.pop(timestep)
         if action is None:
-            self.stats.bump("starved_ticks" if self._have_chunk else "warmup_ticks")
+            self.stats.bump("warmup_ticks" if warming_up else "starved_ticks")
             return
         try:
             positions = self.normalizer.clamp_normalized(action)

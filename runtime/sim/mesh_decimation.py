@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+# Target share of faces kept; the error cap below stops the SO-101 meshes at ~36% (322k -> 116k faces).
 DEFAULT_KEEP_FRACTION = 0.1
 CREASE_DEG = 30.0
 # Bump when the output changes so stale cache files are not reused.

@@ -23,7 +23,6 @@ ARM_MJCF = "so101_new_calib.xml"
 CUBE_BODY = "cube"
 FRONT_CAMERA = "front"
 WRIST_CAMERA = "wrist"
-CAMERA_NAMES = (FRONT_CAMERA, WRIST_CAMERA)
 # Smallest offscreen framebuffer; raised to fit the largest requested image.
 MIN_FRAMEBUFFER = (480, 640)
 
@@ -58,7 +57,7 @@ def so101_asset_dir() -> Path:
     return asset_dir
 
 
-def look_at_quat(pos: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def look_at_quat(pos: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> np.ndarray:
     """Quaternion of a MuJoCo camera (looks along -z, y up) at ``pos`` facing ``target``."""
     forward = np.asarray(target, float) - np.asarray(pos, float)
     forward /= np.linalg.norm(forward)
@@ -133,15 +132,15 @@ def _add_world(spec: mujoco.MjSpec, layout: SceneLayout) -> None:
 
 def _add_cameras(spec: mujoco.MjSpec, layout: SceneLayout) -> None:
     top = layout.table_height
-    front_pos = np.array([0.6, -0.24, top + 0.34])
-    front_target = np.array([0.16, 0.0, top + 0.1])
+    front_pos = np.array([0.46, -0.27, top + 0.3])
+    front_target = np.array([0.13, 0.0, top + 0.11])
     spec.worldbody.add_camera(name=FRONT_CAMERA, pos=front_pos, quat=look_at_quat(front_pos, front_target), fovy=50)
     # In the gripper body frame the jaws point along -z and the moving jaw sits on +x.
-    wrist_pos = np.array([0.0, 0.055, -0.02])
-    wrist_target = np.array([0.0, -0.005, -0.1])
+    wrist_pos = np.array([0.0, 0.06, 0.015])
+    wrist_target = np.array([0.0, 0.0, -0.16])
     gripper = spec.body("gripper")
     gripper.add_camera(
-        name=WRIST_CAMERA, pos=wrist_pos, quat=look_at_quat(wrist_pos, wrist_target, up=np.array([0.0, 1.0, 0.0])),
+        name=WRIST_CAMERA, pos=wrist_pos, quat=look_at_quat(wrist_pos, wrist_target, up=(0.0, 1.0, 0.0)),
         fovy=75,
     )  # fmt: skip
 

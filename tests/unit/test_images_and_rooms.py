@@ -194,11 +194,6 @@ def test_garbage_compressed_bytes_raise(data: bytes) -> None:
         decode_compressed_image("jpeg", data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=cv2.error,
-    reason="APP BUG runtime/images.py decode_compressed_image: empty payload raises cv2.error, not ImageDecodeError",
-)
 def test_empty_compressed_payload_raises_image_decode_error() -> None:
     with pytest.raises(ImageDecodeError):
         decode_compressed_image("jpeg", b"")
