@@ -34,6 +34,12 @@ setup(
         "fast-simplification",  # decimates the SO-101 meshes so llvmpipe renders at camera rate
         "aiortc",
         "fastapi",
+        "python-multipart",  # multipart uploads on the cloud publish routes
+        "pygltflib",  # real glTF 2.0 parsing of uploaded scenes
+        "pillow",
+        "trimesh",  # SceneGen builds textured meshes
+        "av",  # MP4 dataset validation (also a lerobot dependency)
+        "httpx",  # Video2Robot client
         "uvicorn",
         "pydantic>=2",
         "sqlite-utils",
@@ -47,7 +53,7 @@ setup(
         "ros-rmw-fastrtps-cpp",
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "httpx", "jsonschema", "ruff"],
+        "test": ["pytest", "pytest-timeout", "httpx", "jsonschema", "ruff", "onnx", "selenium", "schemathesis"],
     },
     entry_points={
         "console_scripts": [

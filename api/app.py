@@ -14,8 +14,23 @@ from fastapi import FastAPI
 from api.cloud.db import CloudDB
 from api.cloud.errors import install_cloud_error_handlers
 from api.cloud.storage import FileStore
+from api.cloud.workers import CloudWorkers
 from api.log_buffer import install_log_buffer
-from api.routers import debug, files, health, sessions, tokens
+from api.routers import (
+    arena,
+    datasets,
+    debug,
+    deployments,
+    files,
+    health,
+    leaderboard,
+    publish,
+    rollouts,
+    scenegen,
+    sessions,
+    tokens,
+    training,
+)
 from runtime.session import SessionManager, SessionStore, load_session_settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +63,7 @@ def create_app(
         app.state.data_dir = data
         app.state.cloud_db = CloudDB(data / "cloud.db")
         app.state.file_store = FileStore(data / "files")
+        app.state.cloud_workers = CloudWorkers.start(app.state.cloud_db, app.state.file_store)
         app.state.log_buffer = install_log_buffer()
         app.state.started_at = time.time()
         app.state.ros_node = None
@@ -68,6 +84,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.cloud_workers.stop()
             manager.shutdown()
             if executor is not None:
                 executor.shutdown()
@@ -86,4 +103,7 @@ def create_app(
     install_cloud_error_handlers(app)
     app.include_router(tokens.router)
     app.include_router(files.router)
+    app.include_router(publish.router)
+    for router in (deployments, rollouts, datasets, training, scenegen, arena, leaderboard):
+        app.include_router(router.router)
     return app

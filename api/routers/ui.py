@@ -54,8 +54,12 @@ def watch_uvicorn_shutdown() -> None:
     original = Server.shutdown
 
     async def shutdown(self: Any, *args: Any, **kwargs: Any) -> None:
-        _exiting_loops.add(asyncio.get_running_loop())
-        await original(self, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        _exiting_loops.add(loop)
+        try:
+            await original(self, *args, **kwargs)
+        finally:
+            _exiting_loops.discard(loop)  # the loop may serve again later
 
     shutdown._runrobot_ui = True  # type: ignore[attr-defined]
     Server.shutdown = shutdown  # type: ignore[method-assign]

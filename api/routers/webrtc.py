@@ -124,9 +124,20 @@ async def webrtc_stats(request: Request) -> WebRtcStatsResponse:
     return WebRtcStatsResponse(**get_peers(request).stats())
 
 
+def has_webrtc(app: FastAPI) -> bool:
+    """Whether ``app`` includes this router (FastAPI keeps included routers whole or flattens them)."""
+    return any(
+        getattr(route, "original_router", None) is router or getattr(route, "path", None) == "/webrtc/offer"
+        for route in app.routes
+    )
+
+
 def mount_webrtc(app: FastAPI, settings: WebRtcSettings | None = None) -> FastAPI:
-    """Add WebRTC to an app built by ``api.app.create_app`` that lacks it (tests, bench):
-    includes the router and wraps the lifespan so ``app.state.webrtc`` lives inside it."""
+    """Add WebRTC to an app from ``api.app.create_app`` that does not wire it itself (tests, bench):
+    include the router and wrap the lifespan so ``app.state.webrtc`` lives inside it. A no-op
+    for an app that already has ``/webrtc/offer``."""
+    if has_webrtc(app):
+        return app
     inner = app.router.lifespan_context
 
     @asynccontextmanager

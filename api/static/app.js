@@ -48,7 +48,6 @@ const STAT_FIELDS = [
   ["warmup", "warmup ticks", (s) => s.warmup_ticks],
   ["latency", "infer p50 ms", (s) => s.inference_latency_p50_ms, false, 1],
   ["frames", "frames in", (s) => Object.values(s.frames_received || {}).reduce((a, b) => a + b, 0)],
-  ["fps", "control hz", (s) => s.fps, false, 1],
 ];
 
 class SessionCard {
@@ -111,7 +110,10 @@ class SessionCard {
       if (b.classList.contains("busy")) continue;
       b.disabled = (b.dataset.action === "start" && status === "running") || (b.dataset.action === "stop" && status !== "running");
     }
-    this.q(".meta-line").textContent = `policy ${snap.policy_path}${snap.chunk_size ? ` \u00b7 chunk ${snap.chunk_size}` : ""}`;
+    const meta = [`policy ${snap.policy_path}`];
+    if (snap.chunk_size) meta.push(`chunk ${snap.chunk_size}`);
+    if (snap.fps) meta.push(`control ${fmt(snap.fps, 0)} Hz`);
+    this.q(".meta-line").textContent = meta.join(" \u00b7 ");
     for (const [key, , get, alertable, digits] of STAT_FIELDS) {
       const v = get(snap);
       this.statEls[key].querySelector(".v").textContent = fmt(v, digits || 0);
