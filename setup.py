@@ -21,9 +21,10 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
-        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.xml")),
         (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
+        (f"share/{PACKAGE}/config/graphs", glob("config/graphs/*.yaml")),
     ],
     install_requires=[
         # lerobot's own pins choose torch (2.11, CPU-capable CUDA build) and opencv-python-headless.
@@ -58,6 +59,8 @@ setup(
     entry_points={
         "console_scripts": [
             "runrobot = runrobot.cli:main",
+            "runrobot_sidecar = runrobot.nodes:sidecar",
+            "runrobot_arm_sim = runrobot.nodes:arm_sim",
         ],
     },
     zip_safe=False,

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from runrobot.commands import demo, feed, policy, serve, sim, token
+from runrobot.commands import demo, feed, launch, policy, serve, sim, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_parser(sub)
     sim.add_parser(sub)
     token.add_parser(sub)
+    launch.add_parser(sub)
     return parser
 
 

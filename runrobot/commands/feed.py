@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+import urllib.error
 import urllib.request
 
 from runrobot.ros_process import init_ros, run_until_signalled
@@ -27,6 +29,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def session_status(server: str, session_id: str) -> dict:
     with urllib.request.urlopen(f"{server.rstrip('/')}/sessions/{session_id}", timeout=10) as resp:
         return json.loads(resp.read())
+
+
+def wait_for_session(server: str, session_id: str, timeout: float) -> dict:
+    """The session's status once the server answers and the session exists (it may be created later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return session_status(server, session_id)
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                msg = f"session {session_id!r} not available on {server} after {timeout:.0f}s: {exc}"
+                raise TimeoutError(msg) from exc
+            time.sleep(0.5)
 
 
 def run(args: argparse.Namespace) -> int:

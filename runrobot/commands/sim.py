@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from runrobot.commands.feed import session_status
+from runrobot.commands.feed import wait_for_session
 from runrobot.ros_process import init_ros, run_until_signalled
 
 
@@ -16,17 +16,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=None, help="camera/joint-state rate (default: the session's fps)")
     p.add_argument("--no-decimate", action="store_true", help="render the full-resolution meshes (slower)")
     p.add_argument("--duration", type=float, default=0.0, help="seconds (0 = until Ctrl-C)")
+    p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for the server and session")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from runtime.sim.arm_sim import ArmSim
-
     from runtime.robots import JointNormalizer, load_robot_profile
     from runtime.rooms import SessionRooms
     from runtime.ros.arm_sim_node import ArmSimNode
+    from runtime.sim.arm_sim import ArmSim
 
-    status = session_status(args.server, args.session)
+    status = wait_for_session(args.server, args.session, args.wait)
     rooms = SessionRooms.build(args.session, status["workspace_id"], status["camera_names"])
     shapes = {cam: tuple(shape) for cam, shape in status["stats"].get("camera_shapes", {}).items()}
     cameras = {cam: shapes.get(cam, (224, 224)) for cam in status["camera_names"]}
