@@ -30,8 +30,11 @@ from api.routers import (
     sessions,
     tokens,
     training,
+    ui,
+    webrtc,
 )
 from runtime.session import SessionManager, SessionStore, load_session_settings
+from runtime.webrtc import create_webrtc_peers
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +83,12 @@ def create_app(
         )
         manager.restore()
         app.state.manager = manager
+        app.state.webrtc = create_webrtc_peers(manager, app.state.ros_node)
         log.info("runrobot sidecar ready (data dir %s, ROS 2 %s)", data, "on" if enable_ros else "off")
         try:
             yield
         finally:
+            await app.state.webrtc.close_all()
             app.state.cloud_workers.stop()
             manager.shutdown()
             if executor is not None:
@@ -100,6 +105,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(sessions.router)
     app.include_router(debug.router)
+    app.include_router(webrtc.router)
+    app.include_router(ui.router)
     install_cloud_error_handlers(app)
     app.include_router(tokens.router)
     app.include_router(files.router)

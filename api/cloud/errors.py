@@ -1,6 +1,7 @@
 """The cloud API's ``{"error": "..."}`` error shape, scoped to the cloud's paths.
 
 The session API keeps FastAPI's ``detail`` shape; handlers here pick the shape by path.
+Validation errors on cloud paths are 400, so the generated OpenAPI drops FastAPI's 422 there.
 """
 
 from __future__ import annotations
@@ -33,8 +34,31 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
+def drop_cloud_validation_responses(schema: dict) -> dict:
+    """Remove FastAPI's generated 422 responses from cloud operations in an OpenAPI document (in place)."""
+    for path, item in schema.get("paths", {}).items():
+        if is_cloud_path(path):
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation.get("responses", {}).pop("422", None)
+    return schema
+
+
+def install_cloud_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` document cloud validation errors as the 400 they are, not FastAPI's 422."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = drop_cloud_validation_responses(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def install_cloud_error_handlers(app: FastAPI) -> None:
-    """Answer errors on cloud paths as ``{"error": ...}`` (validation errors are 400 there)."""
+    """Answer errors on cloud paths as ``{"error": ...}`` (validation errors are 400 there) and document so."""
+    install_cloud_openapi(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from api.schemas.sessions import ErrorDetail
@@ -15,9 +13,7 @@ from runtime.webrtc import (
     OfferError,
     RoomNotFound,
     WebRtcPeers,
-    WebRtcSettings,
     WebRtcUnavailable,
-    create_webrtc_peers,
 )
 
 router = APIRouter(prefix="/webrtc", tags=["webrtc"])
@@ -122,33 +118,3 @@ async def webrtc_offer(offer: OfferRequest, request: Request) -> AnswerResponse:
 )
 async def webrtc_stats(request: Request) -> WebRtcStatsResponse:
     return WebRtcStatsResponse(**get_peers(request).stats())
-
-
-def has_webrtc(app: FastAPI) -> bool:
-    """Whether ``app`` includes this router (FastAPI keeps included routers whole or flattens them)."""
-    return any(
-        getattr(route, "original_router", None) is router or getattr(route, "path", None) == "/webrtc/offer"
-        for route in app.routes
-    )
-
-
-def mount_webrtc(app: FastAPI, settings: WebRtcSettings | None = None) -> FastAPI:
-    """Add WebRTC to an app from ``api.app.create_app`` that does not wire it itself (tests, bench):
-    include the router and wrap the lifespan so ``app.state.webrtc`` lives inside it. A no-op
-    for an app that already has ``/webrtc/offer``."""
-    if has_webrtc(app):
-        return app
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            app.state.webrtc = create_webrtc_peers(app.state.manager, app.state.ros_node, settings)
-            try:
-                yield
-            finally:
-                await app.state.webrtc.close_all()
-
-    app.router.lifespan_context = lifespan
-    app.include_router(router)
-    return app

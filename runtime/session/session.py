@@ -43,6 +43,8 @@ class JointCommand:
 
 CommandSink = Callable[[JointCommand], None]
 
+REJECTION_LOG_INTERVAL_S = 5.0
+
 
 @dataclass
 class SessionRecord:
@@ -98,6 +100,7 @@ class InferenceSession:
         self._loop: DeadlineLoop | None = None
         self.started_at: float | None = None
         self.last_command: JointCommand | None = None
+        self._rejection_logged: dict[str, float] = {}
         self.telemetry: dict[str, dict] = {}  # stats reported by attached processes (e.g. "sim")
 
     @property
@@ -136,8 +139,13 @@ class InferenceSession:
         return True
 
     def reject_input(self, reason: str, message: str) -> None:
+        """Count a rejected input; log each reason at most once per ``REJECTION_LOG_INTERVAL_S``."""
         self.stats.count_rejection(reason, message)
-        log.warning("session %s: rejected input (%s): %s", self.session_id, reason, message)
+        now = time.monotonic()
+        if now - self._rejection_logged.get(reason, -REJECTION_LOG_INTERVAL_S) >= REJECTION_LOG_INTERVAL_S:
+            self._rejection_logged[reason] = now
+            count = self.stats.rejected[reason]
+            log.warning("session %s: rejected input (%s, %d so far): %s", self.session_id, reason, count, message)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> str:

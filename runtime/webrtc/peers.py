@@ -41,8 +41,11 @@ class WebRtcUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class CameraRoom:
+    """A camera room; ``session_state`` (not part of its identity) lets peers end when the session stops."""
+
     room_id: str
     topic: str
+    session_state: str = field(default="", compare=False)
 
 
 RoomLookup = Callable[[str], CameraRoom]
@@ -110,6 +113,7 @@ class WebRtcPeers:
         self._relays = RoomRelays(source, self.settings.max_fps) if source is not None else None
         self._peers: dict[str, Peer] = {}
         self._room_watch: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()  # strong references to fire-and-forget closes
         self.peers_timed_out = 0
 
     # ---- signalling ----------------------------------------------------------------------
@@ -182,14 +186,19 @@ class WebRtcPeers:
         for other in list(self._peers.values()):
             if other is not peer and other.ingest is not None and other.room.room_id == peer.room.room_id:
                 log.info("room %s: publisher %s replaced by %s", peer.room.room_id, other.peer_id, peer.peer_id)
-                asyncio.create_task(self._close(other))
+                self._spawn(self._close(other))
 
     # ---- lifetime ------------------------------------------------------------------------
     def _on_state(self, peer: Peer) -> None:
         state = peer.pc.connectionState
         log.debug("peer %s: %s", peer.peer_id, state)
         if state in ("failed", "closed") and not peer.closing:
-            asyncio.create_task(self._close(peer))
+            self._spawn(self._close(peer))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _expire_if_unconnected(self, peer: Peer) -> None:
         await asyncio.sleep(self.settings.connect_timeout_s)
@@ -209,7 +218,9 @@ class WebRtcPeers:
             self._room_watch = asyncio.create_task(self._close_peers_of_gone_rooms())
 
     async def _close_peers_of_gone_rooms(self) -> None:
-        """Deleting a session removes its rooms: their peers are closed within one interval."""
+        """Peers of a room are closed within one interval of its session being deleted (the room
+        is gone) or, with ``close_peers_on_session_stop``, going from another state to stopped."""
+        last_state = {p.room.room_id: p.room.session_state for p in self._peers.values()}
         while self._peers:
             await asyncio.sleep(self.settings.room_check_interval_s)
             for room in {p.room for p in self._peers.values()}:
@@ -217,9 +228,24 @@ class WebRtcPeers:
                     current = self._lookup(room.room_id)
                 except (RoomNotFound, NotACameraRoom):
                     current = None
-                if current != room:
-                    log.info("room %s is gone, closing its peers", room.room_id)
-                    await self.close_room(room.room_id)
+                except Exception:
+                    log.exception("room %s: lookup failed", room.room_id)
+                    continue
+                previous = last_state.get(room.room_id, room.session_state)
+                if current is None or current != room:
+                    reason = "is gone"
+                elif (
+                    self.settings.close_peers_on_session_stop
+                    and current.session_state == "stopped"
+                    and previous not in ("stopped", "")
+                ):
+                    reason = "has stopped"
+                else:
+                    last_state[room.room_id] = current.session_state
+                    continue
+                last_state.pop(room.room_id, None)
+                log.info("room %s: its session %s, closing its peers", room.room_id, reason)
+                await self.close_room(room.room_id)
 
     async def _close(self, peer: Peer) -> None:
         if peer.closing:
@@ -248,7 +274,9 @@ class WebRtcPeers:
         """Close every peer and stop every encoder (app shutdown)."""
         if self._room_watch is not None:
             self._room_watch.cancel()
-        await asyncio.gather(*(self._close(p) for p in list(self._peers.values())))
+        await asyncio.gather(
+            *(self._close(p) for p in list(self._peers.values())), *self._tasks, return_exceptions=True
+        )
         if self._relays is not None:
             self._relays.close_all()
 

@@ -27,6 +27,8 @@ from runtime.webrtc.vp8 import Vp8Encoder
 log = logging.getLogger(__name__)
 
 CODEC = "VP8"
+BURST_FRAMES = 3.0  # frames the rate limit lets through back to back (jitter from the transport)
+RATE_HEADROOM = 1.05  # so a camera at exactly max_fps, with jitter, is never held back
 
 
 class RoomRelay:
@@ -45,7 +47,7 @@ class RoomRelay:
         self.topic = topic
         self._source = source
         self._loop = loop
-        self._period = 1.0 / max_fps
+        self._rate = max_fps * RATE_HEADROOM
         self._max_fps = max_fps
         self._on_idle = on_idle
         self._viewers: list[ViewerTrack] = []
@@ -135,22 +137,25 @@ class RoomRelay:
 
     def _run(self) -> None:
         encoder: Vp8Encoder | None = None
-        t0 = time.monotonic()
-        last_slot = -float("inf")
+        t0 = last_refill = time.monotonic()
+        tokens = BURST_FRAMES
         last_pts = -1
         while True:
             with self._cond:
                 self._cond.wait_for(self._has_work)
                 if self._stopping:
                     break
-                # At most max_fps, allowing one frame of jitter (a token bucket of two frames).
-                wait = last_slot + self._period - time.monotonic()
-                if wait > 0 and self._cond.wait_for(lambda: self._stopping, timeout=wait):
+                # Token bucket: at most ~max_fps on average, short bursts allowed, no memory of old lateness.
+                now = time.monotonic()
+                tokens = min(BURST_FRAMES, tokens + (now - last_refill) * self._rate)
+                last_refill = now
+                if tokens < 1 and self._cond.wait_for(lambda: self._stopping, timeout=(1 - tokens) / self._rate):
                     break
                 rgb, keyframe = self._latest, self._keyframe_requested
                 self._fresh = self._keyframe_requested = False
             now = time.monotonic()
-            last_slot = max(last_slot + self._period, now - self._period)
+            tokens = min(BURST_FRAMES, tokens + (now - last_refill) * self._rate) - 1
+            last_refill = now
             try:
                 height, width = rgb.shape[:2]
                 if encoder is None or (encoder.width, encoder.height) != (width, height):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from aiortc import sdp as aiortc_sdp
 
@@ -29,7 +30,7 @@ def candidate_address(line: str) -> str | None:
     return match.group(1) if match else None
 
 
-def filter_candidates(sdp: str, keep) -> str:
+def filter_candidates(sdp: str, keep: Callable[[str], bool]) -> str:
     """Drop ``a=candidate`` lines whose connection address fails ``keep(address)``."""
     out = []
     for line in _lines(sdp):

@@ -18,7 +18,7 @@ def camera_room_lookup(manager: Any) -> RoomLookup:
         entry, kind, camera = found
         if kind != "camera":
             raise NotACameraRoom(f"room {room_id!r} is a {kind} room, not a camera room")
-        return CameraRoom(room_id, entry.rooms.cameras[camera].topic)
+        return CameraRoom(room_id, entry.rooms.cameras[camera].topic, str(entry.state))
 
     return lookup
 

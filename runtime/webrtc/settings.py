@@ -26,7 +26,8 @@ class WebRtcSettings:
     loopback_only: gather only 127.0.0.1 host candidates (env ``RUNROBOT_ICE_LOOPBACK_ONLY``).
     max_fps: encoder rate cap per room.
     ingest_start_kbps / ingest_min_kbps: bitrate hints for browsers that publish video.
-    room_check_interval_s: how often peers of deleted rooms are looked for.
+    room_check_interval_s: how often rooms of deleted or stopped sessions are looked for.
+    close_peers_on_session_stop: a session going to stopped closes its rooms' peers (as deletion does).
     """
 
     ice_servers: list[dict] = field(default_factory=list)
@@ -36,6 +37,7 @@ class WebRtcSettings:
     ingest_start_kbps: int = 1500
     ingest_min_kbps: int = 600
     room_check_interval_s: float = 1.0
+    close_peers_on_session_stop: bool = True
 
     @classmethod
     def from_env(cls, **overrides) -> WebRtcSettings:

@@ -21,10 +21,10 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 from rclpy.validate_full_topic_name import validate_full_topic_name
 
 from api.app import create_app
+from tests.openapi_validation import SpecValidator
 
 CREATE_SCHEMAS = ("CreateSessionRequest", "CreateSessionResponse", "SessionStatusResponse")
 PER_SESSION_ROUTES = [
@@ -219,7 +219,7 @@ def test_app_schemas_match_spec(name: str, inference_spec: dict, generated_opena
 
 
 def _operation_id_params() -> list[Any]:
-    from conftest import load_spec
+    from tests.conftest import load_spec
 
     params = []
     for path, item in load_spec("inference-server.openapi.json")["paths"].items():

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_SPEC_DIR, SPEC_DIR
+
+from tests.conftest import SHARED_SPEC_DIR, SPEC_DIR
 
 COPIES = sorted(SPEC_DIR.glob("*.json"))
 

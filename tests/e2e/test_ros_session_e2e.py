@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ros_helpers import (
+
+from runtime.images import encode_jpeg
+from runtime.robots.profile import load_robot_profile
+from tests.e2e.ros_helpers import (
     PeriodicPublisher,
     RosTestNode,
     RunrobotProcess,
@@ -28,9 +31,6 @@ from ros_helpers import (
     ros_env,
     wait_until,
 )
-
-from runtime.images import encode_jpeg
-from runtime.robots.profile import load_robot_profile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
