@@ -233,12 +233,14 @@ class RosTestNode:
             self.spin_error = exc
 
     # ---- entities --------------------------------------------------------------------
-    def record_joint_states(self, topic: str) -> JointStateRecorder:
+    def record_joint_states(self, topic: str, reliable: bool = True) -> JointStateRecorder:
+        """Record a JointState topic; ``reliable=False`` also matches best-effort publishers (sensors)."""
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import JointState
 
         recorder = JointStateRecorder()
-        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+        reliability = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        qos = QoSProfile(depth=100, reliability=reliability, history=HistoryPolicy.KEEP_LAST)
         self.node.create_subscription(JointState, topic, recorder, qos)
         return recorder
 
