@@ -1,8 +1,8 @@
 """WebRTC relay benchmark: glass-to-glass latency, received fps and server CPU for 1 and 4
 viewers of one 640x480@30 camera room.
 
-Three processes: the server (``python -m runrobot serve``), a publisher writing 640x480 rgb8 frames into the room topic with the wall-clock ms timestamp as a
-barcode in the top rows, and this process with the aiortc viewers, which decode the
+Three processes: the server (``python -m runrobot serve``), a publisher writing 640x480
+rgb8 frames into the room topic with the wall-clock ms timestamp as a barcode in the top rows, and this process with the aiortc viewers, which decode the
 barcode of every received frame. Server CPU is sampled with psutil during each phase.
 All ICE candidates are 127.0.0.1.
 

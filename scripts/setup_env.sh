@@ -43,4 +43,8 @@ else
   echo "setup: .venv is up to date"
 fi
 
+# ROS 2 interface packages (ros_ws/src/unitree_hg): colcon build against the venv's ROS wheels, installed
+# into .venv so `from unitree_hg.msg import LowCmd` works without sourcing. Skips when up to date.
+scripts/build_ros_interfaces.sh
+
 scripts/install_system_packages.sh $( [[ $want_test == 1 ]] && echo --browser )

@@ -21,6 +21,11 @@ comma-separated text; config keys win over metadata keys):
 ``observationInput`` / ``actionOutput`` (optional)
     Model tensor names; needed only when the model has several inputs/outputs and the
     sizes alone do not pick them.
+``observationScales`` (optional)
+    ``{"<observationLayout name>": number or one number per value}``: what the runtime
+    multiplies each observation term by (default 1).
+``gaitPeriod`` (optional)
+    Seconds per gait cycle for the gait-phase terms (the runtime defaults to 0.8 s).
 
 snake_case spellings (``observation_layout``, ``control_dt``, ``default_joint_pos``...) are
 accepted too. Pure Python: no HTTP, no ROS; errors are ``OnnxMetadataConfigError`` (a ValueError).
@@ -38,7 +43,15 @@ from runtime.policies.base import PolicyLoadError
 from runtime.policies.onnx_metadata.onnx_model import OnnxModelInfo, TensorInfo
 
 REQUIRED_KEYS = ("observationLayout", "actionLayout", "controlDt")
-OPTIONAL_KEYS = ("defaultJointPositions", "actionScale", "jointNames", "observationInput", "actionOutput")
+OPTIONAL_KEYS = (
+    "defaultJointPositions",
+    "actionScale",
+    "jointNames",
+    "observationInput",
+    "actionOutput",
+    "observationScales",
+    "gaitPeriod",
+)
 ALIASES = {
     "observation_layout": "observationLayout",
     "action_layout": "actionLayout",
@@ -49,6 +62,9 @@ ALIASES = {
     "joint_names": "jointNames",
     "observation_input": "observationInput",
     "action_output": "actionOutput",
+    "observation_scales": "observationScales",
+    "obs_scales": "observationScales",
+    "gait_period": "gaitPeriod",
 }
 KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
 OBS_INPUT_NAMES = ("obs", "observation", "observations", "policy")
@@ -76,6 +92,8 @@ class OnnxMetadataConfig:
     observation_input: str | None = None
     action_output: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    observation_scales: dict[str, float | tuple[float, ...]] | None = None
+    gait_period: float | None = None
 
     @property
     def obs_dim(self) -> int:
@@ -98,6 +116,8 @@ class OnnxMetadataConfig:
             "jointNames": list(self.joint_names) if self.joint_names else None,
             "observationInput": self.observation_input,
             "actionOutput": self.action_output,
+            "observationScales": _scales_json(self.observation_scales),
+            "gaitPeriod": self.gait_period,
             "observationSize": self.obs_dim,
             "actionSize": self.action_dim,
         }
@@ -158,6 +178,8 @@ def parse_onnx_metadata_config(
         observation_input=_tensor_name(merged.get("observationInput"), "observationInput"),
         action_output=_tensor_name(merged.get("actionOutput"), "actionOutput"),
         extra={k: v for k, v in from_config.items() if k not in KNOWN_KEYS},
+        observation_scales=_observation_scales(merged.get("observationScales"), obs),
+        gait_period=_gait_period(merged.get("gaitPeriod")),
     )
 
 
@@ -214,14 +236,14 @@ def _control_dt(value: Any) -> float:
     return dt
 
 
-def _numbers(value: Any, key: str, size: int) -> tuple[float, ...] | None:
+def _numbers(value: Any, key: str, size: int, against: str = "actionLayout adds up to") -> tuple[float, ...] | None:
     value = _split(value)
     if value is None:
         return None
     if not isinstance(value, list):
         raise OnnxMetadataConfigError(f"{key} must be a list of {size} numbers")
     if len(value) != size:
-        raise OnnxMetadataConfigError(f"{key} has {len(value)} values but actionLayout adds up to {size}")
+        raise OnnxMetadataConfigError(f"{key} has {len(value)} values but {against} {size}")
     return tuple(_finite(v, f"{key}[{i}]") for i, v in enumerate(value))
 
 
@@ -244,6 +266,42 @@ def _names(value: Any, key: str, size: int) -> tuple[str, ...] | None:
     if len(value) != size:
         raise OnnxMetadataConfigError(f"{key} has {len(value)} names but actionLayout adds up to {size}")
     return tuple(v.strip() for v in value)
+
+
+def _observation_scales(value: Any, layout: tuple[LayoutTerm, ...]) -> dict[str, float | tuple[float, ...]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise OnnxMetadataConfigError('observationScales must be an object {"<observationLayout name>": scale}')
+    sizes = {t.name: t.size for t in layout}
+    unknown = sorted(k for k in value if k not in sizes)
+    if unknown:
+        raise OnnxMetadataConfigError(
+            f"observationScales names {', '.join(map(repr, unknown))} are not in observationLayout"
+        )
+    out: dict[str, float | tuple[float, ...]] = {}
+    for name, scale in value.items():
+        if isinstance(scale, list) or (isinstance(scale, str) and "," in scale):
+            where = f"observationScales[{name!r}]"
+            out[name] = _numbers(scale, where, sizes[name], "its observationLayout size is") or ()
+        else:
+            out[name] = _finite(scale, f"observationScales[{name!r}]")
+    return out
+
+
+def _scales_json(scales: dict[str, float | tuple[float, ...]] | None) -> dict[str, Any] | None:
+    if scales is None:
+        return None
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in scales.items()}
+
+
+def _gait_period(value: Any) -> float | None:
+    if value is None:
+        return None
+    period = _finite(value, "gaitPeriod")
+    if period <= 0:
+        raise OnnxMetadataConfigError(f"gaitPeriod must be > 0 seconds, got {period}")
+    return period
 
 
 def _tensor_name(value: Any, key: str) -> str | None:

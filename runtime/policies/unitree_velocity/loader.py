@@ -9,12 +9,12 @@ one whose last dimension is ``num_actions``. Recurrent models may carry extra st
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.policies.onnx_metadata.onnx_model import OnnxModelInfo, TensorInfo, inspect_onnx_model
+from runtime.policies.onnx_metadata.stepper import UnpairedStateInput, pair_recurrent_state
 from runtime.policies.unitree_velocity.configuration_unitree_velocity import (
     UnitreeVelocityConfig,
     UnitreeVelocityConfigError,
@@ -53,24 +53,14 @@ def _choose(tensors: list[TensorInfo], size: int, preferred: tuple[str, ...]) ->
     return fits[0] if fits else None
 
 
-def _output_name_candidates(name: str) -> list[str]:
-    return [re.sub(r"in$", "out", name), re.sub(r"_in(?=_|$)", "_out", name), re.sub(r"^in", "out", name)]
-
-
 def _pair_state(extra_in: list[TensorInfo], outputs: list[TensorInfo]) -> tuple[tuple[str, str], ...]:
-    free = list(outputs)
-    pairs = []
-    for tensor in extra_in:
-        match = next((o for o in free if o.name in _output_name_candidates(tensor.name)), None)
-        match = match or next((o for o in free if o.shape == tensor.shape), None)
-        if match is None:
-            raise UnitreeVelocityConfigError(
-                f"model input {tensor.describe()} is neither the observation (last dimension num_obs) nor a "
-                f"recurrent state with a matching output (unpaired outputs: {_listing(tuple(free))})"
-            )
-        free.remove(match)
-        pairs.append((tensor.name, match.name))
-    return tuple(pairs)
+    try:
+        return pair_recurrent_state(extra_in, outputs)
+    except UnpairedStateInput as exc:
+        raise UnitreeVelocityConfigError(
+            f"model input {exc.tensor.describe()} is neither the observation (last dimension num_obs) nor a "
+            f"recurrent state with a matching output (unpaired outputs: {_listing(exc.free_outputs)})"
+        ) from None
 
 
 def bind_unitree_model(config: UnitreeVelocityConfig, model: OnnxModelInfo) -> UnitreeModelBinding:
