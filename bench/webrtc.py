@@ -2,8 +2,9 @@
 viewers of one 640x480@30 camera room.
 
 Three processes: the server (``python -m runrobot serve``), a publisher writing 640x480
-rgb8 frames into the room topic with the wall-clock ms timestamp as a barcode in the top rows, and this process with the aiortc viewers, which decode the
-barcode of every received frame. Server CPU is sampled with psutil during each phase.
+rgb8 frames into the room topic with the wall-clock ms timestamp as a barcode in the top
+rows, and this process with the aiortc viewers, which decode the barcode of every received
+frame. Server CPU is sampled with psutil during each phase.
 All ICE candidates are 127.0.0.1.
 
 Note: aiortc's receiver hands a frame to the decoder only when the first packet of the

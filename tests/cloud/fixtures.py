@@ -1,4 +1,4 @@
-"""Builders for publish test assets: GLB scenes, images, MuJoCo bundles, ONNX policies, deploy YAML.
+"""Builders for cloud test assets: GLB scenes, images, MuJoCo bundles, ONNX policies, deploy YAML, MP4 clips.
 
 Everything is made in memory, small and deterministic, so tests stay fast and offline.
 """
@@ -65,6 +65,28 @@ def png_bytes(width: int = 8, height: int = 6, color: tuple[int, int, int] = (20
     buf = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buf, format="PNG")
     return buf.getvalue()
+
+
+# ---- videos -----------------------------------------------------------------------------------
+
+
+def mp4_bytes(frames: int = 10, width: int = 32, height: int = 24, fps: int = 10) -> bytes:
+    """A real MP4 (MPEG-4 Part 2 video, ``frames`` frames at ``fps``) encoded with PyAV."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            image = np.full((height, width, 3), (i * 25) % 256, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return out.getvalue()
+
+
+MP4 = mp4_bytes()
+"""The default clip: 10 frames, 32x24, 10 fps."""
 
 
 # ---- robots -----------------------------------------------------------------------------------

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from cloud.conftest import bearer
-from cloud.fixtures import mlp_onnx, onnx_metadata_config
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
 from api.cloud.arena import DELAY_ENV
-from api.routers import arena
+from tests.cloud.fixtures import bearer, mlp_onnx, onnx_metadata_config
+from tests.openapi_validation import SpecValidator
 
 LAUNCH, MATCHUP, CONTROL, VOTE = (
     "/api/arena/launch",
@@ -23,14 +20,6 @@ LAUNCH, MATCHUP, CONTROL, VOTE = (
     "/api/arena/vote",
 )
 ACTIONS = [f"{d}-{e}" for d in ("forward", "backward", "left", "right") for e in ("press", "release")] + ["reset"]
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the arena router (until api/app.py wires it)."""
-    if not any(getattr(r, "path", None) == LAUNCH for r in client.app.routes):
-        client.app.include_router(arena.router)
-    yield client
 
 
 def publish_policy(client: TestClient, headers: dict, slug: str) -> None:

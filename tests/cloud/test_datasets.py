@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import av
-import numpy as np
 import pytest
-from cloud.conftest import bearer
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
-from api.routers import datasets
+from tests.cloud.fixtures import MP4, bearer, mp4_bytes
+from tests.openapi_validation import SpecValidator
 
 PATH = "/api/datasets/uploads"
-
-
-def mp4_bytes(frames: int = 10, width: int = 32, height: int = 24, fps: int = 10) -> bytes:
-    """A real MP4 (MPEG-4 Part 2 video, ``frames`` frames at ``fps``) encoded with PyAV."""
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4") as container:
-        stream = container.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i in range(frames):
-            image = np.full((height, width, 3), (i * 25) % 256, np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
-    return out.getvalue()
 
 
 def upload(
@@ -40,17 +22,6 @@ def upload(
     response = client.post(PATH, headers=headers, data=data, files=multipart)
     validator.validate_response("post", PATH, response.status_code, response.json())
     return response.status_code, response.json()
-
-
-MP4 = mp4_bytes()
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the datasets router (until api/app.py wires it)."""
-    if not any(getattr(r, "path", None) == PATH for r in client.app.routes):
-        client.app.include_router(datasets.router)
-    yield client
 
 
 def stored_state(client: TestClient) -> tuple[frozenset[str], int]:

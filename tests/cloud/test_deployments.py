@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
-from cloud.conftest import bearer
-from cloud.fixtures import deploy_yaml, mlp_onnx, onnx_metadata_config
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
-from api.cloud.workers import CloudWorkers
-from api.routers import deployments
+from tests.cloud.fixtures import bearer, deploy_yaml, mlp_onnx, onnx_metadata_config
+from tests.openapi_validation import SpecValidator
 
 PATH = "/api/deployments"
 GPU_KINDS = [
@@ -24,20 +20,6 @@ GPU_KINDS = [
     "instance.worldplay.hyworld",
     "instance.vla.pi0",
 ]
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the deployments router and the cloud workers (until api/app.py wires them)."""
-    app = client.app
-    if not any(getattr(r, "path", None) == PATH for r in app.routes):
-        app.include_router(deployments.router)
-    owned = getattr(app.state, "cloud_workers", None) is None
-    if owned:
-        app.state.cloud_workers = CloudWorkers.start(app.state.cloud_db, app.state.file_store)
-    yield client
-    if owned:
-        app.state.cloud_workers.stop()
 
 
 def publish_policy(client: TestClient, headers: dict, slug: str, *, unitree: bool = False, hidden: int = 16) -> dict:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from cloud.fixtures import mlp_onnx, onnx_metadata_config
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
 from api.cloud.arena import DELAY_ENV
 from api.cloud.bradley_terry import PRIOR_GAMES, fit_strengths, rate, to_ratings
 from api.cloud.leaderboard import BOOTSTRAP_ROUNDS, BOOTSTRAP_SEED
-from api.routers import arena, leaderboard
+from tests.cloud.fixtures import mlp_onnx, onnx_metadata_config
+from tests.openapi_validation import SpecValidator
 
 PATH = "/v1/leaderboard"
 
@@ -92,15 +90,6 @@ def test_bootstrap_is_seeded() -> None:
 
 
 # ---- the endpoint -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the leaderboard and arena routers (until api/app.py wires them)."""
-    for router in (leaderboard.router, arena.router):
-        if not any(getattr(r, "path", None) == router.routes[0].path for r in client.app.routes):
-            client.app.include_router(router)
-    yield client
 
 
 def publish_policy(client: TestClient, headers: dict, slug: str, title: str) -> None:

@@ -16,7 +16,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from cloud.fixtures import (
+from fastapi.testclient import TestClient
+
+from api.cloud.errors import CloudError
+from api.cloud.publishing import get_manifest, list_manifests, publish_scene
+from api.cloud.publishing.limits import UPLOAD_LIMITS
+from runtime.policies.onnx_metadata import OnnxMetadataConfigError, load_onnx_metadata_policy
+from runtime.policies.unitree_velocity import UnitreeVelocityConfigError, load_unitree_velocity_policy
+from runtime.safe_zip import UnsafeZipError, safe_extract
+from tests.cloud.fixtures import (
     bearer,
     broken_robot_zip,
     deploy_yaml,
@@ -32,15 +40,7 @@ from cloud.fixtures import (
     zip_bomb,
     zip_bytes,
 )
-from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
-
-from api.cloud.errors import CloudError
-from api.cloud.publishing import get_manifest, list_manifests, publish_scene
-from api.cloud.publishing.limits import UPLOAD_LIMITS
-from runtime.policies.onnx_metadata import OnnxMetadataConfigError, load_onnx_metadata_policy
-from runtime.policies.unitree_velocity import UnitreeVelocityConfigError, load_unitree_velocity_policy
-from runtime.safe_zip import UnsafeZipError, safe_extract
+from tests.openapi_validation import SpecValidator
 
 PATHS = {"scene": "/api/publish/scenes", "robot": "/api/publish/robots", "policy": "/api/publish/policies"}
 TABLES = ("scenes", "robots", "policies")

@@ -4,33 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
-import pytest
-from cloud.conftest import bearer
-from cloud.fixtures import glb_bytes, mlp_onnx, onnx_metadata_config, robot_zip
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
-from api.cloud.workers import CloudWorkers
-from api.routers import deployments, rollouts
+from tests.cloud.fixtures import bearer, glb_bytes, mlp_onnx, onnx_metadata_config, robot_zip
+from tests.openapi_validation import SpecValidator
 
 PATH = "/api/rollout"
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the rollout and deployment routers and the cloud workers (until api/app.py wires them)."""
-    app = client.app
-    for router in (rollouts.router, deployments.router):
-        if not any(getattr(r, "path", None) == router.prefix for r in app.routes):
-            app.include_router(router)
-    owned = getattr(app.state, "cloud_workers", None) is None
-    if owned:
-        app.state.cloud_workers = CloudWorkers.start(app.state.cloud_db, app.state.file_store)
-    yield client
-    if owned:
-        app.state.cloud_workers.stop()
 
 
 def publish_policy(client: TestClient, headers: dict, slug: str, **refs: str) -> dict:

@@ -5,40 +5,23 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 import trimesh
-from cloud.conftest import bearer
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 from PIL import Image
 
 from api.cloud import scenegen
 from api.cloud.errors import CloudError
 from api.cloud.publishing import get_manifest
 from api.cloud.publishing.glb import validate_glb
-from api.cloud.workers import CloudWorkers
-from api.routers import scenegen as scenegen_router
+from tests.cloud.fixtures import bearer
+from tests.openapi_validation import SpecValidator
 
 PATH = "/api/scenegen/jobs"
 JOB_PATH = "/api/scenegen/jobs/{jobId}"
 BOXES = [{"x": 0.1, "y": 0.2, "width": 0.3, "height": 0.6}, {"x": 0.55, "y": 0.5, "width": 0.4, "height": 0.45}]
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the SceneGen router and the cloud workers (until api/app.py wires them)."""
-    app = client.app
-    if not any(getattr(r, "path", None) == PATH for r in app.routes):
-        app.include_router(scenegen_router.router)
-    owned = getattr(app.state, "cloud_workers", None) is None
-    if owned:
-        app.state.cloud_workers = CloudWorkers.start(app.state.cloud_db, app.state.file_store)
-    yield client
-    if owned:
-        app.state.cloud_workers.stop()
 
 
 def photo() -> bytes:

@@ -6,33 +6,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cloud.conftest import bearer
-from cloud.test_datasets import MP4, mp4_bytes
-from cloud.video2robot_standin import running_standin
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from openapi_validation import SpecValidator
 
 from api.cloud.video2robot import URL_ENV
-from api.cloud.workers import CloudWorkers
-from api.routers import datasets, training
+from tests.cloud.fixtures import MP4, bearer, mp4_bytes
+from tests.cloud.video2robot_standin import running_standin
+from tests.openapi_validation import SpecValidator
 
 PATH = "/api/training/jobs"
-
-
-@pytest.fixture
-def client(client: TestClient) -> Iterator[TestClient]:
-    """conftest's app with the training and dataset routers and the cloud workers (until api/app.py wires them)."""
-    app = client.app
-    for router in (training.router, datasets.router):
-        if not any(getattr(r, "path", None) == router.prefix for r in app.routes):
-            app.include_router(router)
-    owned = getattr(app.state, "cloud_workers", None) is None
-    if owned:
-        app.state.cloud_workers = CloudWorkers.start(app.state.cloud_db, app.state.file_store)
-    yield client
-    if owned:
-        app.state.cloud_workers.stop()
 
 
 @pytest.fixture
