@@ -36,6 +36,7 @@ class ChunkPolicy(ABC):
 
     kind: str = "base"
     io: PolicyIO
+    model_seconds: float | None = None  # the bare model call of the last prediction, when measured
 
     @abstractmethod
     def predict_chunk(self, observation: Observation) -> np.ndarray:

@@ -292,7 +292,13 @@ class InferenceSession:
             self.stats.bump("discarded_chunks")
             return
         report = self.queue.merge(chunk, observation.timestep, self._next_timestep)
-        self.stats.record_chunk(time.monotonic() - observation.timestamp, predict_s, report.dropped, report.merged)
+        self.stats.record_chunk(
+            time.monotonic() - observation.timestamp,
+            predict_s,
+            report.dropped,
+            report.merged,
+            self.policy.model_seconds,
+        )
         self._have_chunk = True
         self._consecutive_errors = 0
         self._inflight = False

@@ -15,6 +15,7 @@ class SessionStats:
         self._lock = threading.Lock()
         self.inference_latency = RollingStats()  # observation snapshot -> chunk enqueued
         self.predict_latency = RollingStats()  # the policy call alone
+        self.model_latency = RollingStats()  # the bare model call inside it (predict_action_chunk)
         self.command_interval = RollingStats()  # time between consecutive published commands
         self.frame_latency = RollingStats()  # camera message stamp (wall clock) -> received
         self.reset()
@@ -38,6 +39,7 @@ class SessionStats:
             self.steps_merged = 0
         self.inference_latency.clear()
         self.predict_latency.clear()
+        self.model_latency.clear()
         self.command_interval.clear()
         self.frame_latency.clear()
 
@@ -54,23 +56,29 @@ class SessionStats:
             self.rejected[reason] += 1
             self.last_rejection = message
 
-    def record_chunk(self, enqueue_latency_s: float, predict_s: float, dropped: int, merged: int) -> None:
+    def record_chunk(
+        self, enqueue_latency_s: float, predict_s: float, dropped: int, merged: int, model_s: float | None = None
+    ) -> None:
         with self._lock:
             self.chunks += 1
             self.steps_dropped += dropped
             self.steps_merged += merged
         self.inference_latency.add(enqueue_latency_s)
         self.predict_latency.add(predict_s)
+        if model_s is not None:
+            self.model_latency.add(model_s)
 
     def inference(self, queue_depth: int, clamped_values: int) -> dict:
         latency = self.inference_latency.summary_ms()
         predict = self.predict_latency.summary_ms()
+        model = self.model_latency.summary_ms()
         with self._lock:
             return {
                 "chunks": self.chunks,
                 "inference_latency_p50_ms": latency["p50_ms"],
                 "inference_latency_p99_ms": latency["p99_ms"],
                 "predict_latency_p50_ms": predict["p50_ms"],
+                "model_latency_p50_ms": model["p50_ms"],
                 "queue_depth": queue_depth,
                 "starved_ticks": self.starved_ticks,
                 "warmup_ticks": self.warmup_ticks,

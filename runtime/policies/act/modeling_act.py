@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ class ActChunkPolicy(ChunkPolicy):
     def predict_chunk(self, observation: Observation) -> np.ndarray:
         with torch.inference_mode():
             batch = self.prepare(observation)
+            start = time.perf_counter()
             actions = self.policy.predict_action_chunk(batch)
+            self.model_seconds = time.perf_counter() - start
             actions = self.postprocessor(actions)
         return actions[0].to("cpu", torch.float64).numpy()
 
