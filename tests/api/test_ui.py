@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,13 +12,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routers import ui
 from runtime.session.session import JointCommand
+from tests.support import ThreadedServer
 
 URL = re.compile(r"""https?://([^/\s"'`)<>]+)""", re.IGNORECASE)
 ASSET_REF = re.compile(r"""(?:src|href)="([^"]+)\"""")
@@ -154,33 +153,6 @@ def test_stream_event_lists_sessions(tmp_path: Path, small_act_checkpoint: Path)
 def test_stream_with_no_sessions(client: TestClient) -> None:
     events = [e for e in parse_sse(client.get("/ui/stream?limit=1").text) if "data" in e]
     assert json.loads(events[0]["data"])["sessions"] == []
-
-
-class ThreadedServer:
-    """The app on uvicorn in a thread, on a free loopback port."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=10))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self) -> ThreadedServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            assert self.thread.is_alive(), "uvicorn exited during startup"
-            time.sleep(0.02)
-        return self
-
-    def stop(self, timeout: float = 15.0) -> float:
-        """Ask uvicorn to exit; the seconds it took."""
-        t0 = time.monotonic()
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        return time.monotonic() - t0
 
 
 def read_first_event(chunks: Iterator[str]) -> dict:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,13 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from api.app import create_app
+from tests.support import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,33 +50,6 @@ CHROME_FLAGS = [
 
 # `make test` installs chromium + chromium-driver (scripts/install_system_packages.sh); no silent skip.
 pytestmark = [pytest.mark.e2e]
-
-
-class ThreadedServer:
-    """The app on uvicorn in a thread, on a free loopback port."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=10))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self) -> ThreadedServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            assert self.thread.is_alive(), "uvicorn exited during startup"
-            time.sleep(0.05)
-        return self
-
-    def stop(self, timeout: float = 20.0) -> float:
-        """Ask uvicorn to exit; the seconds it took."""
-        t0 = time.monotonic()
-        self.server.should_exit = True
-        self.thread.join(timeout)
-        return time.monotonic() - t0
 
 
 class SyntheticFeed:

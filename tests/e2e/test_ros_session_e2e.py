@@ -288,7 +288,12 @@ def test_bad_inputs_are_rejected_and_counted(serve, ros_node, act_checkpoint, tw
         assert status["stats"]["frames_received"]["front"] >= 10
 
         # Two-camera policy fed one camera: running, paused, and the reason names the missing camera.
-        two_status = serve.session("e2e-two")
+        def two_fed() -> dict | None:
+            status = serve.session("e2e-two")
+            stats = status["stats"]
+            return status if stats["frames_received"].get("front", 0) >= 10 and stats["joint_states_received"] else None
+
+        two_status = wait_until(two_fed, 20.0, "the two-camera session to receive front frames and joints")
         assert two_status["status"] == "running"
         assert two_status["inference_stats"]["stale_input_pauses"] >= 1
         reason = two_status["stats"]["status_reason"]

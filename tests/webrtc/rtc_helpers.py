@@ -7,19 +7,15 @@ clients drop any other candidate), so no traffic leaves the loopback interface.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 import httpx
 import numpy as np
-import uvicorn
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from rclpy.node import Node
@@ -31,24 +27,7 @@ from runtime.ros.messages import image_msg_to_rgb
 from runtime.ros.sidecar_node import SENSOR_QOS
 from runtime.ros.synthetic_inputs_node import SyntheticInputsNode
 from runtime.webrtc.sdp import filter_candidates
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}")
-        time.sleep(0.05)
-
+from tests.support import ThreadedServer
 
 # ------------------------------------------------------------------------------ server
 
@@ -59,21 +38,15 @@ class SidecarThread:
 
     def __init__(self, data_dir: Path) -> None:
         self.app = create_app(data_dir, enable_ros=True)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+        self._server = ThreadedServer(self.app)
+        self.url = self._server.url
 
     def __enter__(self) -> SidecarThread:
-        self._thread.start()
-        wait_for(lambda: self._server.started or not self._thread.is_alive(), "uvicorn to start", 60)
-        assert self._server.started, "uvicorn did not start"
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(20)
+        self._server.stop()
 
     def call(self, method: str, path: str, body: dict | None = None, timeout: float = 60) -> httpx.Response:
         return httpx.request(method, self.url + path, json=body, timeout=timeout)

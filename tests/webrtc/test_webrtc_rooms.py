@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from runtime.webrtc.sdp import filter_candidates
+from tests.support import wait_until
 from tests.webrtc.rtc_helpers import (
     CONNECT_TIMEOUT_S,
     CameraSession,
@@ -17,7 +18,6 @@ from tests.webrtc.rtc_helpers import (
     TopicRecorder,
     negotiate,
     new_peer,
-    wait_for,
     watch,
 )
 
@@ -93,16 +93,16 @@ def test_four_viewers_share_one_encoder_and_each_starts_on_a_keyframe(sidecar: C
 
         # One viewer leaves: the others keep the same encoder.
         await late[0].pc.close()
-        await asyncio.to_thread(wait_for, lambda: (relay_of(sidecar) or {}).get("viewers") == 3, "3 viewers", 5)
+        await asyncio.to_thread(wait_until, lambda: (relay_of(sidecar) or {}).get("viewers") == 3, 5, "3 viewers")
         assert relay_of(sidecar)["encoders"] == 1
         for viewer in (*first, late[1]):
             await viewer.pc.close()
-        await asyncio.to_thread(wait_for, lambda: relay_of(sidecar) is None, "the encoder to stop", 5)
+        await asyncio.to_thread(wait_until, lambda: relay_of(sidecar) is None, 5, "the encoder to stop")
         # The relay's subscriptions are gone; the session's own (one per topic) remain.
         node = sidecar.server.app.state.ros_node
         for topic in (sidecar.topic, f"{sidecar.topic}/compressed"):
             one_subscriber = lambda t=topic: node.count_subscribers(t) == 1  # noqa: E731
-            await asyncio.to_thread(wait_for, one_subscriber, f"1 subscriber on {topic}", 5)
+            await asyncio.to_thread(wait_until, one_subscriber, 5, f"1 subscriber on {topic}")
 
     asyncio.run(run())
 
@@ -132,7 +132,7 @@ def test_ingest_publishes_client_frames_to_the_room_topic(sidecar: CameraSession
         pc = new_peer()
         pc.addTransceiver(camera, direction="sendonly")
         await negotiate(pc, sidecar.url, sidecar.room_id, "sendonly")
-        await asyncio.to_thread(wait_for, lambda: len(recorder.images) >= 20, "20 images on the room topic", 10)
+        await asyncio.to_thread(wait_until, lambda: len(recorder.images) >= 20, 10, "20 images on the room topic")
         assert {(w, h) for w, h, _ in recorder.images} == {(320, 240)}
         # The numbered block survives VP8 (values step by 10): the frames go forward, in order.
         values = [v for _, _, v in recorder.images[-15:]]
@@ -140,12 +140,12 @@ def test_ingest_publishes_client_frames_to_the_room_topic(sidecar: CameraSession
 
         camera.size = (640, 480)
         await asyncio.to_thread(
-            wait_for, lambda: sum((w, h) == (640, 480) for w, h, _ in recorder.images) >= 10, "640x480 images", 10
+            wait_until, lambda: sum((w, h) == (640, 480) for w, h, _ in recorder.images) >= 10, 10, "640x480 images"
         )
         ingests = (await asyncio.to_thread(sidecar.server.stats))["ingests"]
         assert len(ingests) == 1 and ingests[0]["size_changes"] >= 1
         await pc.close()
-        await asyncio.to_thread(wait_for, lambda: not sidecar.server.stats()["ingests"], "ingest to end", 5)
+        await asyncio.to_thread(wait_until, lambda: not sidecar.server.stats()["ingests"], 5, "ingest to end")
 
     try:
         asyncio.run(run())
@@ -170,7 +170,7 @@ def test_peer_that_never_connects_is_closed_after_the_timeout(sidecar: CameraSes
         assert len(stats["peers"]) == 1 and stats["peers"][0]["connection_state"] != "connected"
         assert relay_of(sidecar)["encoders"] == 1
         await asyncio.to_thread(
-            wait_for, lambda: sidecar.server.stats()["peers_timed_out"] == 1, "the peer to time out", 10
+            wait_until, lambda: sidecar.server.stats()["peers_timed_out"] == 1, 10, "the peer to time out"
         )
         waited = time.monotonic() - answered
         assert CONNECT_TIMEOUT_S - 0.5 < waited < CONNECT_TIMEOUT_S + 5
