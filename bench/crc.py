@@ -23,21 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runtime.g1.crc import LowCmdPacker, lowcmd_crc, set_lowcmd_crc  # noqa: E402
 from runtime.g1.lowcmd_layout import LOWCMD_STRUCT_FORMAT  # noqa: E402
-
-POLY = 0x04C11DB7
-
-
-def reference_crc32_core(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for (word,) in struct.iter_unpack("<I", data):
-        for bit in range(31, -1, -1):
-            top = crc & 0x80000000
-            crc = (crc << 1) & 0xFFFFFFFF
-            if top:
-                crc ^= POLY
-            if (word >> bit) & 1:
-                crc ^= POLY
-    return crc
+from tests.g1.test_crc import reference_crc32_core  # noqa: E402  (the test's independent bitwise reference)
 
 
 def reference_pack_and_crc(mode_pr: int, mode_machine: int, motors: np.ndarray) -> int:

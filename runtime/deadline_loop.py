@@ -37,7 +37,10 @@ def request_realtime_priority(priority: int = REALTIME_PRIORITY) -> bool:
 
 
 class DeadlineLoop:
-    """Calls ``tick(k, deadline)`` at ``rate_hz`` on a dedicated thread."""
+    """Calls ``tick(k, deadline)`` at ``rate_hz`` on a dedicated thread.
+
+    ``gil_switch_interval``: the interpreter switch interval (s) ``start`` lowers to (None: leave it).
+    """
 
     def __init__(
         self,
@@ -46,6 +49,7 @@ class DeadlineLoop:
         name: str = "deadline-loop",
         spin_s: float = 0.001,
         realtime: bool = True,
+        gil_switch_interval: float | None = GIL_SWITCH_INTERVAL_S,
     ) -> None:
         if rate_hz <= 0:
             raise ValueError("rate_hz must be > 0")
@@ -62,6 +66,7 @@ class DeadlineLoop:
         self.last_error: str | None = None
         self.t0 = 0.0
         self._realtime = realtime
+        self._gil_switch_interval = gil_switch_interval
         self.realtime_priority = False
 
     @property
@@ -72,8 +77,9 @@ class DeadlineLoop:
         if self.running:
             return
         self._stop.clear()
-        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
-            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+        interval = self._gil_switch_interval
+        if interval is not None and sys.getswitchinterval() > interval:
+            sys.setswitchinterval(interval)
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
 

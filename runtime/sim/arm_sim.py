@@ -1,6 +1,7 @@
 """The simulated SO-101: joint targets in, joint state and camera images out.
 
-Physics runs either by hand (``step``) or in real time on its own thread (``start``).
+Physics runs either by hand (``step``) or in real time on its own thread (``start``, a
+:class:`runtime.sim.realtime.RealTimeStepper`).
 All access to the physics state goes through one lock; rendering works on a snapshot
 of the joint positions on the renderer's own thread, so it never blocks physics for
 longer than a copy.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import numpy as np
 from runtime.robots import NonFiniteJointError, RobotProfile, load_robot_profile
 from runtime.rolling_stats import RollingStats
 from runtime.sim.gl_backend import select_gl_backend
+from runtime.sim.realtime import RealTimeSim, RealTimeStepper
 from runtime.sim.renderer import SceneRenderer
 from runtime.sim.so101_scene import CUBE_BODY, SceneLayout, build_so101_model
 
@@ -27,11 +28,9 @@ DEFAULT_CAMERAS: dict[str, tuple[int, int]] = {"front": (224, 224)}
 # Arm raised above the table with the gripper pointing down and slightly open (radians, profile order).
 HOME_POSE = (0.0, -0.6, 0.5, 1.05, 0.0, 0.3)
 _LIMIT_TOLERANCE = 1e-3
-_MAX_BATCH_S = 0.1  # when physics falls further behind the wall clock, the backlog is dropped
-_RATE_WINDOW_S = 2.0
 
 
-class ArmSim:
+class ArmSim(RealTimeSim):
     """MuJoCo SO-101 on a table with a cube; joint vectors are radians in profile order.
 
     ``cameras`` maps camera names (``front``, ``wrist``) to image (height, width).
@@ -63,12 +62,17 @@ class ArmSim:
         self._targets = self.home.copy()
         self.reset()
 
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.steps = 0
-        self.dropped_steps = 0
         self.step_time = RollingStats()
-        self._rate_samples: deque[tuple[float, int, float]] = deque()
+        # Event.wait to each deadline (no spinning), and the interpreter's switch interval left alone.
+        self._realtime = RealTimeStepper(
+            float(self.model.opt.timestep),
+            self._advance,
+            lambda: (self.steps, float(self.data.time)),
+            name="sim-physics",
+            spin_s=0.0,
+            gil_switch_interval=None,
+        )
         self.gl_backend = select_gl_backend()
         self._renderer = SceneRenderer(self.model, self.cameras) if self.cameras else None
 
@@ -149,12 +153,6 @@ class ArmSim:
             cube[:] = [*self.layout.cube_xy, self.layout.table_height + self.layout.cube_half_size, 1, 0, 0, 0]
             mujoco.mj_forward(self.model, self.data)
 
-    def step(self, n: int = 1) -> None:
-        """Advance physics by ``n`` timesteps (only while the real-time runner is stopped)."""
-        if self.running:
-            raise RuntimeError("physics is running in real time; stop() it before stepping by hand")
-        self._advance(n)
-
     def _advance(self, n: int) -> None:
         with self._lock:
             start = time.perf_counter()
@@ -183,60 +181,14 @@ class ArmSim:
 
     # --- real time ----------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self) -> None:
         """Step physics on its own thread, keeping sim time in step with the wall clock."""
-        if self.running:
-            return
-        self._stop.clear()
-        self._rate_samples.clear()
-        self._thread = threading.Thread(target=self._run, name="sim-physics", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
-        self._thread = None
-
-    def _run(self) -> None:
-        dt = float(self.model.opt.timestep)
-        max_batch = max(1, int(_MAX_BATCH_S / dt))
-        t0 = time.perf_counter()
-        done = 0
-        while not self._stop.is_set():
-            due = int((time.perf_counter() - t0) / dt) - done
-            if due > max_batch:  # stalled (e.g. machine overloaded): drop the backlog, don't spiral
-                self.dropped_steps += due - max_batch
-                done += due - max_batch
-                due = max_batch
-            if due > 0:
-                self._advance(due)
-                done += due
-                self._sample_rate()
-            self._stop.wait(max(0.0, t0 + (done + 1) * dt - time.perf_counter()))
-
-    def _sample_rate(self) -> None:
-        now = time.perf_counter()
-        samples = self._rate_samples
-        if not samples or now - samples[-1][0] >= 0.05:
-            samples.append((now, self.steps, float(self.data.time)))
-            while len(samples) > 2 and now - samples[1][0] >= _RATE_WINDOW_S:
-                samples.popleft()
+        self._realtime.start()
 
     # --- figures ------------------------------------------------------------------------
 
     def stats(self) -> dict:
         """Physics steps/s and real-time factor (last ~2 s of the runner) and render ms per camera."""
-        rate = rtf = None
-        samples = list(self._rate_samples)
-        if self.running and len(samples) >= 2 and samples[-1][0] > samples[0][0]:
-            (t_a, n_a, s_a), (t_b, n_b, s_b) = samples[0], samples[-1]
-            rate = (n_b - n_a) / (t_b - t_a)
-            rtf = (s_b - s_a) / (t_b - t_a)
         step_ms = self.step_time.summary_ms()
         render = {}
         if self._renderer is not None:
@@ -248,9 +200,7 @@ class ArmSim:
             "sim_time_s": round(self.sim_time, 4),
             "timestep_s": float(self.model.opt.timestep),
             "physics_steps": self.steps,
-            "physics_steps_per_s": None if rate is None else round(rate, 1),
-            "real_time_factor": None if rtf is None else round(rtf, 3),
-            "dropped_steps": self.dropped_steps,
+            **self._realtime.rate_stats(),
             "physics_step_ms": {k: step_ms[k] for k in ("p50_ms", "p99_ms")},
             "render_ms": render,
             "gl_backend": self.gl_backend,
@@ -261,8 +211,7 @@ class ArmSim:
     def reset_stats(self) -> None:
         """Forget physics and render timings (e.g. after warm-up)."""
         self.step_time.clear()
-        self.dropped_steps = 0
-        self._rate_samples.clear()
+        self._realtime.reset_stats()
         if self._renderer is not None:
             for timing in self._renderer.frame_time.values():
                 timing.clear()

@@ -7,9 +7,10 @@ of the new state), so between steps positions, velocities and the IMU orientatio
 describe the current state, while the accelerometer and ``tau_est`` describe the step just taken.
 
 Physics runs by hand (``step``) or in real time on its own thread (``start``), driven by
-:class:`runtime.deadline_loop.DeadlineLoop`: absolute deadlines, steps batched to catch up with
-the wall clock, a backlog over 0.1 s dropped and counted. A callback receives a
-:class:`G1State` every physics step or at ``state_rate_hz``. ROS-free: a node wraps this.
+:class:`runtime.sim.realtime.RealTimeStepper` on a :class:`runtime.deadline_loop.DeadlineLoop`:
+absolute deadlines, steps batched to catch up with the wall clock, a backlog over 0.1 s dropped
+and counted. A callback receives a :class:`G1State` every physics step or at ``state_rate_hz``.
+ROS-free: a node wraps this.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +27,12 @@ import mujoco
 import numpy as np
 from numpy.typing import ArrayLike
 
-from runtime.deadline_loop import DeadlineLoop
 from runtime.g1.lowcmd_layout import MOTOR_CMD_FIELDS, NUM_MOTORS
 from runtime.rolling_stats import RollingStats
 from runtime.sim.g1_model import G1_DOF, G1Model, build_g1_model
+from runtime.sim.realtime import RealTimeSim, RealTimeStepper
 
-_MAX_BATCH_S = 0.1  # when physics falls further behind the wall clock, the backlog is dropped
-_MAX_LOOP_HZ = 1000.0  # the runner wakes at most this often; finer timesteps are batched
 _SPIN_S = 0.0002  # busy-wait before each deadline (DeadlineLoop's default 1 ms would burn half a core)
-_RATE_WINDOW_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,7 @@ def quat_to_rpy(quat: ArrayLike) -> np.ndarray:
     return np.array([roll, pitch, yaw])
 
 
-class G1Sim:
+class G1Sim(RealTimeSim):
     """MuJoCo G1 driven by motor commands (35 ``LowCmd`` slots, motor order).
 
     ``model_xml``: any G1 MJCF whose joints follow the motor order (default: Menagerie's, see
@@ -97,6 +94,7 @@ class G1Sim:
     ``initial_q``, ``base_height``). ``freeze``: hold the initial pose, physics not stepping,
     until :meth:`release`. ``state_rate_hz``: how often the runner calls ``on_state`` (None:
     every physics step). ``timestep``: physics step in seconds (default: the model's).
+    :meth:`step` while frozen moves only the tick.
     """
 
     def __init__(
@@ -141,15 +139,17 @@ class G1Sim:
         self._clock_steps = 0  # physics + held steps since reset: the tick counter
 
         self.steps = 0
-        self.dropped_steps = 0
         self.commands = 0
         self.states_published = 0
         self.step_time = RollingStats()
-        self._rate_samples: deque[tuple[float, int, float]] = deque()
-        self._loop: DeadlineLoop | None = None
-        self._steps_per_tick = max(1, math.ceil(1.0 / (self.dt * _MAX_LOOP_HZ)))
-        self._max_batch = max(1, int(_MAX_BATCH_S / self.dt))
-        self._run_done = 0
+        self._realtime = RealTimeStepper(
+            self.dt,
+            self._advance,
+            lambda: (self.steps, float(self.data.time)),
+            name="g1-sim",
+            after_tick=self._publish_state,
+            spin_s=_SPIN_S,
+        )
         self._next_publish = 0.0
         self.reset()
 
@@ -292,13 +292,8 @@ class G1Sim:
         with self._lock:
             self._frozen = False
 
-    def step(self, n: int = 1) -> None:
-        """Advance ``n`` timesteps (only while the real-time runner is stopped); frozen, only the tick moves."""
-        if self.running:
-            raise RuntimeError("physics is running in real time; stop() it before stepping by hand")
-        self._advance(n)
-
     def _advance(self, n: int) -> None:
+        """``n`` physics steps (frozen: only the tick moves)."""
         with self._lock:
             self._clock_steps += n
             if self._frozen:
@@ -320,66 +315,32 @@ class G1Sim:
 
     # --- real time ----------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        return self._loop is not None and self._loop.running
-
     def start(self, on_state: StateCallback | None = None) -> None:
         """Step physics in real time on its own thread; ``on_state`` (if given) replaces the callback."""
         if on_state is not None:
             self.on_state = on_state
         if self.running:
             return
-        self._run_done = 0
         self._publish_every = 1.0 / (self.state_rate_hz * self.dt)  # physics steps per published state
         self._next_publish = self._publish_every
-        self._rate_samples.clear()
-        period = self._steps_per_tick * self.dt
-        self._loop = DeadlineLoop(1.0 / period, self._tick, name="g1-sim", spin_s=_SPIN_S, realtime=False)
-        self._loop.start()
+        self._realtime.start()
 
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.stop(5.0)
-
-    def _tick(self, k: int, deadline: float) -> None:
-        due = (k + 1) * self._steps_per_tick - self._run_done  # skipped ticks are made up here
-        if due > self._max_batch:  # stalled (e.g. machine overloaded): drop the backlog, don't spiral
-            self.dropped_steps += due - self._max_batch
-            self._run_done += due - self._max_batch
-            due = self._max_batch
-        if due > 0:
-            self._advance(due)
-            self._run_done += due
-        self._sample_rate()
+    def _publish_state(self, done: int) -> None:
+        """After each real-time tick (``done`` steps since start): call ``on_state`` at ``state_rate_hz``."""
         callback = self.on_state
-        if callback is not None and self._run_done >= self._next_publish:
+        if callback is not None and done >= self._next_publish:
             self._next_publish += self._publish_every
-            if self._next_publish <= self._run_done:  # after a catch-up: one state, not a burst
-                self._next_publish = self._run_done + self._publish_every
+            if self._next_publish <= done:  # after a catch-up: one state, not a burst
+                self._next_publish = done + self._publish_every
             self.states_published += 1
             callback(self.state())  # an exception is logged and counted by the loop
-
-    def _sample_rate(self) -> None:
-        now = time.perf_counter()
-        samples = self._rate_samples
-        if not samples or now - samples[-1][0] >= 0.05:
-            samples.append((now, self.steps, float(self.data.time)))
-            while len(samples) > 2 and now - samples[1][0] >= _RATE_WINDOW_S:
-                samples.popleft()
 
     # --- figures ------------------------------------------------------------------------
 
     def stats(self) -> dict:
         """Physics steps/s and real-time factor (last ~2 s of the runner), dropped steps, timings."""
-        rate = rtf = None
-        samples = list(self._rate_samples)
-        if self.running and len(samples) >= 2 and samples[-1][0] > samples[0][0]:
-            (t_a, n_a, s_a), (t_b, n_b, s_b) = samples[0], samples[-1]
-            rate = (n_b - n_a) / (t_b - t_a)
-            rtf = (s_b - s_a) / (t_b - t_a)
         step_ms = self.step_time.summary_ms()
-        loop = self._loop
+        loop = self._realtime.loop
         lateness = loop.period_error.summary_ms() if loop is not None else {"p50_ms": None, "p99_ms": None}
         return {
             "running": self.running,
@@ -390,9 +351,7 @@ class G1Sim:
             "sim_time_s": round(self.sim_time, 4),
             "tick_ms": self.tick,
             "physics_steps": self.steps,
-            "physics_steps_per_s": None if rate is None else round(rate, 1),
-            "real_time_factor": None if rtf is None else round(rtf, 3),
-            "dropped_steps": self.dropped_steps,
+            **self._realtime.rate_stats(),
             "skipped_ticks": 0 if loop is None else loop.skipped_ticks,
             "physics_step_ms": {k: step_ms[k] for k in ("p50_ms", "p99_ms")},
             "tick_lateness_ms": {k: lateness[k] for k in ("p50_ms", "p99_ms")},
@@ -405,11 +364,8 @@ class G1Sim:
     def reset_stats(self) -> None:
         """Forget timings and counters (e.g. after warm-up)."""
         self.step_time.clear()
-        self.dropped_steps = 0
         self.states_published = 0
-        self._rate_samples.clear()
-        if self._loop is not None:
-            self._loop.period_error.clear()
+        self._realtime.reset_stats()
 
     def max_steps_per_s(self, steps: int = 500) -> float:
         """Physics steps/s stepping flat out (with the PD law) on a copy of the current state."""

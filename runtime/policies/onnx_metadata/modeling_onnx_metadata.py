@@ -39,7 +39,12 @@ from runtime.policies.onnx_metadata.configuration_onnx_metadata import (
 from runtime.policies.onnx_metadata.loader import parse_config_json
 from runtime.policies.onnx_metadata.locomotion import GAIT_PERIOD, gait_phase, projected_gravity, vector
 from runtime.policies.onnx_metadata.onnx_model import describe_session, load_onnx_session
-from runtime.policies.onnx_metadata.stepper import OnnxStepper, UnpairedStateInput, pair_recurrent_state
+from runtime.policies.onnx_metadata.stepper import (
+    OnnxStepper,
+    SteppedOnnxPolicy,
+    UnpairedStateInput,
+    pair_recurrent_state,
+)
 
 POLICY_FILE = "policy.onnx"
 CONFIG_FILE = "config.json"
@@ -117,7 +122,7 @@ def _state_pairs(session: Any, config: OnnxMetadataConfig) -> tuple[tuple[str, s
         ) from None
 
 
-class OnnxMetadataPolicy:
+class OnnxMetadataPolicy(SteppedOnnxPolicy):
     """An ``onnx_metadata_v1`` policy; stateful (previous action, recurrent state)."""
 
     kind = "onnx_metadata_v1"
@@ -127,14 +132,13 @@ class OnnxMetadataPolicy:
         self.config = config
         self.terms = resolve_observation(config)
         n = config.action_dim
-        self._stepper = OnnxStepper(
-            session, config.observation_input, config.action_output, _state_pairs(session, config), n
+        self._init_stepper(
+            OnnxStepper(session, config.observation_input, config.action_output, _state_pairs(session, config), n), n
         )
         self.default_joint_positions = np.asarray(config.default_joint_positions or np.zeros(n), dtype=np.float64)
         scale = 1.0 if config.action_scale is None else config.action_scale
         self.action_scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n,)).copy()
         self.gait_period = config.gait_period or GAIT_PERIOD
-        self._last_action = np.zeros(n, dtype=np.float32)
 
     @classmethod
     def from_model(
@@ -146,34 +150,8 @@ class OnnxMetadataPolicy:
         return cls(session, parse_onnx_metadata_config(raw, describe_session(session).metadata))
 
     @property
-    def session(self) -> Any:
-        """The onnxruntime session (CPU, 1 intra-op thread, no spinning by default)."""
-        return self._stepper.session
-
-    @property
-    def control_dt(self) -> float:
-        return self.config.control_dt
-
-    @property
     def joint_names(self) -> tuple[str, ...] | None:
         return self.config.joint_names
-
-    @property
-    def recurrent(self) -> bool:
-        return self._stepper.recurrent
-
-    @property
-    def recurrent_state(self) -> dict[str, np.ndarray]:
-        return self._stepper.state
-
-    @property
-    def last_action(self) -> np.ndarray:
-        return self._last_action.copy()
-
-    def reset(self) -> None:
-        """Zero the previous action and the recurrent state."""
-        self._last_action[:] = 0.0
-        self._stepper.reset()
 
     def observation(
         self,
@@ -213,8 +191,7 @@ class OnnxMetadataPolicy:
     ) -> JointTargets:
         """Run the policy once; raises ``NonFiniteError`` (nothing updated) on NaN/inf."""
         obs = self.observation(joint_pos, joint_vel, quat, gyro, command, t)
-        action = self._stepper.run(obs).astype(np.float32)
-        self._last_action = action
+        action = self._run(obs)
         q = self.default_joint_positions + self.action_scale * action.astype(np.float64)
         return JointTargets(q, action.copy(), obs)
 

@@ -2,13 +2,15 @@
 
 Recurrent models export their state as explicit tensors (``h_in``/``c_in`` -> ``h_out``/``c_out``);
 :func:`pair_recurrent_state` matches each extra input with the output fed back into it, and
-:class:`OnnxStepper` keeps those outputs between calls. Shared by both G1 runtime adapters.
+:class:`OnnxStepper` keeps those outputs between calls. Shared by both G1 runtime adapters, as is
+:class:`SteppedOnnxPolicy` (session, recurrent state, previous action, reset).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -137,4 +139,54 @@ class OnnxStepper:
                 self._state_init[name_in].shape
             )
         self._state = new_state
+        return action
+
+
+class SteppedOnnxPolicy:
+    """What both G1 runtime adapters share: an :class:`OnnxStepper` and the previous raw action.
+
+    A subclass sets ``config`` (with ``control_dt``) and calls :meth:`_init_stepper`; its ``step``
+    builds the observation, gets the action from :meth:`_run` and turns it into targets.
+    """
+
+    config: Any
+    _stepper: OnnxStepper
+    _last_action: np.ndarray
+
+    def _init_stepper(self, stepper: OnnxStepper, action_dim: int) -> None:
+        self._stepper = stepper
+        self._last_action = np.zeros(action_dim, dtype=np.float32)
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session (CPU, 1 intra-op thread, no spinning by default)."""
+        return self._stepper.session
+
+    @property
+    def control_dt(self) -> float:
+        return self.config.control_dt
+
+    @property
+    def recurrent(self) -> bool:
+        return self._stepper.recurrent
+
+    @property
+    def recurrent_state(self) -> dict[str, np.ndarray]:
+        """The state fed to the next step (input name -> array); empty for feed-forward models."""
+        return self._stepper.state
+
+    @property
+    def last_action(self) -> np.ndarray:
+        return self._last_action.copy()
+
+    def reset(self) -> None:
+        """Zero the previous action and the recurrent state (call on every entry into RUN)."""
+        self._last_action[:] = 0.0
+        self._stepper.reset()
+
+    def _run(self, obs: np.ndarray) -> np.ndarray:
+        """The float32 action for ``obs``, kept as the previous action; raises :class:`NonFiniteError`
+        (nothing updated) on NaN/inf."""
+        action = self._stepper.run(obs).astype(np.float32)
+        self._last_action = action
         return action

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from runtime.policies.base import PolicyLoadError
+from runtime.policies.unitree_velocity.g1 import G1_NUM_MOTORS
 
-G1_NUM_MOTORS = 29
 REQUIRED_KEYS = (
     "kps",
     "kds",

@@ -1,40 +1,27 @@
-"""Unitree G1 (29-DoF) motor order and the PD gains Unitree's deploy code uses for it."""
+"""Unitree G1 (29-DoF) motor order and the PD gains Unitree's deploy code uses for it.
+
+The motor names and count live in :mod:`runtime.g1.motors` (numpy only, no ROS); they are
+re-exported here for the policy code.
+"""
 
 from __future__ import annotations
 
-G1_MOTOR_NAMES: tuple[str, ...] = (
-    "left_hip_pitch_joint",
-    "left_hip_roll_joint",
-    "left_hip_yaw_joint",
-    "left_knee_joint",
-    "left_ankle_pitch_joint",
-    "left_ankle_roll_joint",
-    "right_hip_pitch_joint",
-    "right_hip_roll_joint",
-    "right_hip_yaw_joint",
-    "right_knee_joint",
-    "right_ankle_pitch_joint",
-    "right_ankle_roll_joint",
-    "waist_yaw_joint",
-    "waist_roll_joint",
-    "waist_pitch_joint",
-    "left_shoulder_pitch_joint",
-    "left_shoulder_roll_joint",
-    "left_shoulder_yaw_joint",
-    "left_elbow_joint",
-    "left_wrist_roll_joint",
-    "left_wrist_pitch_joint",
-    "left_wrist_yaw_joint",
-    "right_shoulder_pitch_joint",
-    "right_shoulder_roll_joint",
-    "right_shoulder_yaw_joint",
-    "right_elbow_joint",
-    "right_wrist_roll_joint",
-    "right_wrist_pitch_joint",
-    "right_wrist_yaw_joint",
-)
+from runtime.g1.motors import G1_MOTOR_NAMES, NUM_MOTORS
+
+__all__ = [
+    "G1_ARM_WAIST_MOTORS",
+    "G1_DEFAULT_KDS",
+    "G1_DEFAULT_KPS",
+    "G1_DEFAULT_LEG_ANGLES",
+    "G1_LEG_MOTORS",
+    "G1_MOTOR_NAMES",
+    "G1_NUM_MOTORS",
+]
+
+G1_NUM_MOTORS = NUM_MOTORS
+
 G1_LEG_MOTORS: tuple[int, ...] = tuple(range(12))
-G1_ARM_WAIST_MOTORS: tuple[int, ...] = tuple(range(12, 29))
+G1_ARM_WAIST_MOTORS: tuple[int, ...] = tuple(range(12, G1_NUM_MOTORS))
 
 _LEG_KP = (100.0, 100.0, 100.0, 150.0, 40.0, 40.0)
 _LEG_KD = (2.0, 2.0, 2.0, 4.0, 2.0, 2.0)

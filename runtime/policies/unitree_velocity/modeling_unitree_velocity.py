@@ -32,7 +32,7 @@ import numpy as np
 from runtime.policies.base import PolicyLoadError
 from runtime.policies.onnx_metadata.locomotion import GAIT_PERIOD, gait_phase, projected_gravity, vector
 from runtime.policies.onnx_metadata.onnx_model import describe_session, load_onnx_session
-from runtime.policies.onnx_metadata.stepper import OnnxStepper
+from runtime.policies.onnx_metadata.stepper import OnnxStepper, SteppedOnnxPolicy
 from runtime.policies.unitree_velocity.configuration_unitree_velocity import (
     G1_NUM_MOTORS,
     UnitreeVelocityConfig,
@@ -76,7 +76,7 @@ def check_runtime_config(config: UnitreeVelocityConfig) -> None:
         raise UnitreeVelocityConfigError(f"imu_type {imu_type!r} is not supported (the G1 runtime uses the pelvis IMU)")
 
 
-class UnitreeVelocityPolicy:
+class UnitreeVelocityPolicy(SteppedOnnxPolicy):
     """A G1 velocity-tracking ONNX policy with its deploy config; stateful (previous action, RNN state)."""
 
     kind = "unitree_velocity_g1_v0"
@@ -86,13 +86,13 @@ class UnitreeVelocityPolicy:
         self.config = config
         self.binding = binding
         self.layout: MotorLayout = motor_layout(config)
-        self._stepper = OnnxStepper(
-            session, binding.obs_input, binding.action_output, binding.state, config.num_actions
+        self._init_stepper(
+            OnnxStepper(session, binding.obs_input, binding.action_output, binding.state, config.num_actions),
+            config.num_actions,
         )
         self._cmd_scale = np.asarray(config.cmd_scale, dtype=np.float64)
         max_cmd = config.raw.get("max_cmd")
         self.max_cmd = None if max_cmd is None else np.abs(np.asarray(max_cmd, dtype=np.float64))
-        self._last_action = np.zeros(config.num_actions, dtype=np.float32)
 
     @classmethod
     def from_model(
@@ -104,35 +104,8 @@ class UnitreeVelocityPolicy:
         return cls(session, config, bind_unitree_model(config, describe_session(session)))
 
     @property
-    def session(self) -> Any:
-        """The onnxruntime session (CPU, 1 intra-op thread, no spinning by default)."""
-        return self._stepper.session
-
-    @property
-    def control_dt(self) -> float:
-        return self.config.control_dt
-
-    @property
-    def recurrent(self) -> bool:
-        return self._stepper.recurrent
-
-    @property
-    def recurrent_state(self) -> dict[str, np.ndarray]:
-        """The state fed to the next step (input name -> array); empty for feed-forward models."""
-        return self._stepper.state
-
-    @property
-    def last_action(self) -> np.ndarray:
-        return self._last_action.copy()
-
-    @property
     def leg_joint_names(self) -> tuple[str, ...]:
         return tuple(G1_MOTOR_NAMES[i] for i in self.layout.leg_motors)
-
-    def reset(self) -> None:
-        """Zero the previous action and the recurrent state (call on every entry into RUN)."""
-        self._last_action[:] = 0.0
-        self._stepper.reset()
 
     def clip_command(self, command: ArrayLike) -> np.ndarray:
         """(vx, vy, wz) limited to +-``max_cmd`` per axis when the config gives it."""
@@ -165,9 +138,7 @@ class UnitreeVelocityPolicy:
         or the model's output holds NaN/inf; the previous action and recurrent state are then kept.
         """
         obs = self.observation(q, dq, quat, gyro, command, t)
-        action = self._stepper.run(obs).astype(np.float32)
-        self._last_action = action
-        return self._targets(action, obs)
+        return self._targets(self._run(obs), obs)
 
     def default_targets(self) -> MotorTargets:
         """Targets for a zero action: legs at ``default_angles``, arms and waist at their targets."""
