@@ -22,6 +22,7 @@ from api.routers import (
     debug,
     deployments,
     files,
+    g1,
     health,
     leaderboard,
     publish,
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(debug.router)
     app.include_router(webrtc.router)
     app.include_router(ui.router)
+    app.include_router(g1.router)
     install_cloud_error_handlers(app)
     app.include_router(tokens.router)
     app.include_router(files.router)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from runrobot.commands import demo, feed, launch, policy, serve, sim, token
+from runrobot.commands import demo, feed, g1, launch, policy, serve, sim, token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_parser(sub)
     token.add_parser(sub)
     launch.add_parser(sub)
+    g1.add_parser(sub)
     return parser
 
 

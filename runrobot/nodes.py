@@ -25,3 +25,13 @@ def sidecar() -> int:
 def arm_sim() -> int:
     """``runrobot sim`` as a ROS executable."""
     return _run(["sim"])
+
+
+def g1_lowcmd() -> int:
+    """``runrobot g1 lowcmd`` as a ROS executable."""
+    return _run(["g1", "lowcmd"])
+
+
+def g1_sim() -> int:
+    """``runrobot g1 sim`` as a ROS executable."""
+    return _run(["g1", "sim"])
