@@ -10,7 +10,9 @@ Usage: python tests/g1/msg_roundtrip_peer.py
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Any
 
 ECHO_TOPICS = {
@@ -26,10 +28,12 @@ NODE_NAME = "g1_roundtrip_peer"
 def main() -> int:
     import rclpy
     import unitree_hg.msg
-    from rclpy.executors import ExternalShutdownException
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-    rclpy.init()  # rclpy's own SIGINT/SIGTERM handlers end spin()
+    stop = threading.Event()
+    rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     node = rclpy.create_node(NODE_NAME)
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
     keep: list[Any] = []
@@ -41,9 +45,8 @@ def main() -> int:
 
     print("READY", flush=True)
     try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        while not stop.is_set():
+            rclpy.spin_once(node, timeout_sec=0.05)
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
