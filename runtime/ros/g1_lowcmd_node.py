@@ -28,7 +28,7 @@ Latency (what keeps the 500 Hz path within a fraction of a millisecond in CPytho
 * with ``realtime`` (where permitted) every thread (executor, DDS, main) goes to SCHED_FIFO 5 and the
   publish loop runs at SCHED_FIFO 10. Promoting only the loop is not enough: a normal-priority thread
   holding the GIL, preempted by an ordinary process, stalls the real-time thread waiting for it. The
-  policy thread runs below them all (:class:`PolicyThreadPriority`: SCHED_FIFO 4).
+  policy thread runs at SCHED_FIFO 6 (:class:`LoopHooks`).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ then nothing for ~50 ms while the match settles; the controller leaves WAIT_STAT
 and damps 50 ms later, so a still-passive robot would start in DAMPING. Before settling nothing is
 published (WAIT_STATE); after it, every sample is forwarded and the stale check applies as specified."""
 
-POLICY_PRIORITY = 4
+POLICY_PRIORITY = 6
 
 
 class PolledSubscription:
@@ -226,11 +226,12 @@ class LoopHooks:
 
     * ``command``: drains ``/lowstate`` into the controller first, so each LowCmd is built from the
       freshest state on the publish thread (see :class:`PolledSubscription`).
-    * ``policy_step``: on its first call the policy thread drops to SCHED_FIFO 4. The policy is a
-      compute job (~0.5 ms at 50 Hz), not the safety-critical thread: below every other real-time
-      thread of the stack (publish loop 10, executor 5) but above ordinary processes, a hung or slow
-      policy cannot starve the publish loop, which detects the missing output and damps. (As
-      SCHED_OTHER it would wait behind those threads and the GIL: spurious timeouts under load.)
+    * ``policy_step``: on its first call the policy thread moves to SCHED_FIFO 6: below the two
+      safety-critical threads (the publish loop here, the physics thread in the sim: 10), above
+      everything else of the stack (executors, DDS, main: 5) and all ordinary processes. A hung or
+      slow policy cannot delay the publish loop, which detects the missing output and damps; and no
+      housekeeping burst at 5 delays the policy. (At 4, bursts of the threads at 5 delayed it by up
+      to 35 ms: spurious timeouts; as SCHED_OTHER it waited behind the GIL and every RT thread.)
     """
 
     def __init__(self, controller: G1LowCmdController, drain: Any, priority: int = POLICY_PRIORITY) -> None:

@@ -45,10 +45,17 @@ class SidecarNode(Node):
         rooms = session.rooms
         entities: list[Any] = []
         for cam, room in rooms.cameras.items():
-            entities.append(self.create_subscription(Image, room.topic, self._image_callback(session, cam), SENSOR_QOS))
             entities.append(
                 self.create_subscription(
-                    CompressedImage, f"{room.topic}/compressed", self._compressed_callback(session, cam), SENSOR_QOS
+                    Image, room.topic, self._frame_callback(session, cam, image_msg_to_rgb), SENSOR_QOS
+                )
+            )
+            entities.append(
+                self.create_subscription(
+                    CompressedImage,
+                    f"{room.topic}/compressed",
+                    self._frame_callback(session, cam, compressed_msg_to_rgb),
+                    SENSOR_QOS,
                 )
             )
         entities.append(
@@ -83,32 +90,20 @@ class SidecarNode(Node):
                 self.destroy_subscription(entity)
 
     @staticmethod
-    def _image_callback(session: InferenceSession, camera: str):
-        def on_image(msg: Image) -> None:
+    def _frame_callback(session: InferenceSession, camera: str, decode):
+        """A camera subscription callback: ``decode`` (raw or compressed) -> the session's inputs."""
+
+        def on_frame(msg: Image | CompressedImage) -> None:
             received = time.monotonic()
             try:
-                rgb = image_msg_to_rgb(msg)
+                rgb = decode(msg)
             except (ImageDecodeError, ValueError) as exc:
                 session.reject_input("image_encoding", f"camera {camera}: {exc}")
                 return
             if session.submit_frame(camera, rgb, received):
                 _record_latency(session, msg)
 
-        return on_image
-
-    @staticmethod
-    def _compressed_callback(session: InferenceSession, camera: str):
-        def on_compressed(msg: CompressedImage) -> None:
-            received = time.monotonic()
-            try:
-                rgb = compressed_msg_to_rgb(msg)
-            except (ImageDecodeError, ValueError) as exc:
-                session.reject_input("image_encoding", f"camera {camera}: {exc}")
-                return
-            if session.submit_frame(camera, rgb, received):
-                _record_latency(session, msg)
-
-        return on_compressed
+        return on_frame
 
     @staticmethod
     def _telemetry_callback(session: InferenceSession, source: str):

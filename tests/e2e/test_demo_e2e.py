@@ -58,7 +58,9 @@ async def count_camera_frames(url: str, room_id: str, seconds: float) -> list[tu
         await viewer.pc.close()
 
 
-def test_demo_closes_the_loop_streams_the_camera_and_stops_cleanly(ros_domain: int, tmp_path: Path) -> None:
+def test_demo_closes_the_loop_streams_the_camera_and_stops_cleanly(
+    ros_domain: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shm_before = shm_files()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -82,6 +84,9 @@ def test_demo_closes_the_loop_streams_the_camera_and_stops_cleanly(ros_domain: i
         wait_until(lambda: url_line in demo.log_path.read_text(errors="replace"), 15, "the printed URL")
         rooms = status["rooms"]
 
+        # The observer talks UDP only, so every shared-memory file on this domain is the demo's own.
+        monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+        monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "UDPv4")
         node = RosTestNode(ros_domain, "demo_e2e_observer")
         commands = node.record_joint_states(rooms["joint_output"]["topic"])
         sim_states = node.record_joint_states(rooms["joint_input"]["topic"], reliable=False)

@@ -102,7 +102,7 @@ class G1Recorder:
         """SCHED_FIFO 5 for this process's DDS threads (``dds.*``: where the reception stamps are taken).
 
         The executor stays an ordinary thread: it handles ~1000 messages/s and, as real-time, would take
-        CPU from the nodes under test (their policy thread runs at SCHED_FIFO 4).
+        CPU from the nodes under test (their loops and policy thread run at SCHED_FIFO 6-10).
         """
         import os
 
