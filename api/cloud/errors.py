@@ -6,8 +6,12 @@ Validation errors on cloud paths are 400, so the generated OpenAPI drops FastAPI
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,6 +24,17 @@ class CloudError(HTTPException):
 
     def __init__(self, status_code: int, message: str) -> None:
         super().__init__(status_code=status_code, detail=message)
+
+
+def json_safe(value: Any) -> Any:
+    """NaN/inf (which JSON cannot carry) as strings, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def is_cloud_path(path: str) -> bool:
@@ -70,4 +85,5 @@ def install_cloud_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError):
         if is_cloud_path(request.url.path):
             return JSONResponse({"error": describe_validation_error(exc)}, status_code=400)
-        return await request_validation_exception_handler(request, exc)
+        # FastAPI's own 422 shape; rejected NaN/inf inputs are echoed as strings so the body encodes.
+        return JSONResponse({"detail": jsonable_encoder(json_safe(list(exc.errors())))}, status_code=422)

@@ -7,16 +7,13 @@ node by this router's lifespan. Without a live lowcmd node (no ``/g1/status`` fo
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 REQUEST_TIMEOUT_S = 1.0
@@ -44,33 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             bridge.close()
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN/inf (which JSON cannot carry) as strings, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-class G1Route(APIRoute):
-    """Validation errors echo the rejected input; a NaN/inf there would make the 422 body unencodable (500)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def safe_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError as exc:
-                raise RequestValidationError(_json_safe(list(exc.errors())), body=_json_safe(exc.body)) from None
-
-        return safe_handler
-
-
-router = APIRouter(prefix="/g1", tags=["G1"], lifespan=lifespan, route_class=G1Route)
+router = APIRouter(prefix="/g1", tags=["G1"], lifespan=lifespan)
 
 
 class G1Trigger(StrEnum):
