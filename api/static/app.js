@@ -106,10 +106,8 @@ class SessionCard {
     const dot = this.navItem.querySelector(".dot");
     dot.style.background = getComputedStyle(this.badge).backgroundColor;
     this.navItem.querySelector(".state").textContent = paused ? "paused" : status;
-    for (const b of this.buttons) {
-      if (b.classList.contains("busy")) continue;
-      b.disabled = (b.dataset.action === "start" && status === "running") || (b.dataset.action === "stop" && status !== "running");
-    }
+    this.status = status;
+    this.syncButtons();
     const meta = [`policy ${snap.policy_path}`];
     if (snap.chunk_size) meta.push(`chunk ${snap.chunk_size}`);
     if (snap.fps) meta.push(`control ${fmt(snap.fps, 0)} Hz`);
@@ -188,6 +186,14 @@ class SessionCard {
     this.queuePlot.draw(now);
   }
 
+  /** Enable the buttons that make sense for the last status seen (none while an action is in flight). */
+  syncButtons() {
+    if (this.buttons.some((b) => b.classList.contains("busy"))) return;
+    for (const b of this.buttons) {
+      b.disabled = (b.dataset.action === "start" && this.status === "running") || (b.dataset.action === "stop" && this.status !== "running");
+    }
+  }
+
   async act(action, button) {
     for (const b of this.buttons) b.disabled = true;
     button.classList.add("busy");
@@ -206,7 +212,7 @@ class SessionCard {
       this.say("err", `\u2717 ${action} failed: ${err}`);
     } finally {
       button.classList.remove("busy");
-      for (const b of this.buttons) b.disabled = false;
+      this.syncButtons();
       refreshOnce();
     }
   }

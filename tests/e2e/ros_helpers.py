@@ -202,6 +202,7 @@ class RosTestNode:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.spin_error: BaseException | None = None
+        self._side_nodes: list[Any] = []
         self._thread = threading.Thread(target=self._spin, name=f"{name}-executor", daemon=True)
         self._thread.start()
 
@@ -238,9 +239,21 @@ class RosTestNode:
         count = entity.get_subscription_count if hasattr(entity, "publish") else entity.get_publisher_count
         wait_until(lambda: count() >= 1, timeout, f"a match on {entity.topic_name}")
 
+    def side_node(self, name: str) -> Any:
+        """A node in the same context that no executor spins: entities on it can be destroyed from the test thread.
+
+        Destroying a publisher of the spun node while the executor waits on it races (``InvalidHandle`` in the
+        executor thread, which then stops spinning). Publishers need no spinning, so intruders live here.
+        """
+        node = self._rclpy.create_node(name, context=self.context)
+        self._side_nodes.append(node)
+        return node
+
     def shutdown(self) -> None:
         try:
             self.executor.shutdown(timeout_sec=2.0)
+            for node in self._side_nodes:
+                node.destroy_node()
             self.node.destroy_node()
         finally:
             if self.context.ok():

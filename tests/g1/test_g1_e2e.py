@@ -313,7 +313,8 @@ def inject_nan_lowstate(rec: G1Recorder) -> float:
     from runtime.g1.crc import lowstate_crc
     from runtime.ros.g1_messages import LOWLEVEL_QOS, LOWSTATE_TOPIC, lowstate_cdr_to_struct, lowstate_struct_to_cdr
 
-    pub = rec.node.create_publisher(LowState, LOWSTATE_TOPIC, LOWLEVEL_QOS)
+    node = rec.ros.side_node(f"g1_e2e_nan_{time.monotonic_ns()}")
+    pub = node.create_publisher(LowState, LOWSTATE_TOPIC, LOWLEVEL_QOS)
     try:
         wait_until(lambda: pub.get_subscription_count() >= 2, 10, "/lowstate subscribers (node, recorder)")
         time.sleep(0.2)  # matching is reported before the first sample is guaranteed to get through
@@ -326,7 +327,7 @@ def inject_nan_lowstate(rec: G1Recorder) -> float:
         return t
     finally:
         time.sleep(0.1)
-        rec.node.destroy_publisher(pub)
+        node.destroy_publisher(pub)
 
 
 def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
@@ -355,7 +356,8 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
         wait_until(lambda: rec.sim_status["frozen"] is False, 5, "the sim released")
 
         # A second /lowcmd publisher: start is refused while it exists.
-        intruder = rec.node.create_publisher(LowCmd, LOWCMD_TOPIC, LOWLEVEL_QOS)
+        intruder_node = rec.ros.side_node("g1_e2e_intruder")
+        intruder = intruder_node.create_publisher(LowCmd, LOWCMD_TOPIC, LOWLEVEL_QOS)
         rec.wait_status(lambda st: st["other_lowcmd_publishers"] == 1, 5, "the node to see the second publisher")
         rec.request("start")
         status = rec.wait_status(lambda st: (st.get("last_request") or {}).get("trigger") == "start", 5, "start ack")
@@ -379,11 +381,11 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
         assert "CRC" in sim["last_rejection"] and sim["invalid_rejected"] == 0
 
         # Without it, start works; a publisher appearing while driving damps.
-        rec.node.destroy_publisher(intruder)
+        intruder_node.destroy_publisher(intruder)
         rec.wait_status(lambda st: st["other_lowcmd_publishers"] == 0, 10, "the second publisher gone")
         rec.request("start")
         rec.wait_state("MOVE_TO_DEFAULT", 3)
-        rec.node.create_publisher(LowCmd, LOWCMD_TOPIC, LOWLEVEL_QOS)
+        intruder_node.create_publisher(LowCmd, LOWCMD_TOPIC, LOWLEVEL_QOS)
         status = rec.wait_status(
             lambda st: (st.get("last_safety_event") or {}).get("kind") == "publisher_conflict", 5, "publisher_conflict"
         )
