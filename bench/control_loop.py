@@ -27,22 +27,44 @@ from sensor_msgs.msg import JointState
 from runtime.policies.act.checkpoint import init_act_checkpoint
 
 
-def record(topic: str, seconds: float, out: str) -> None:
-    """Child mode: receive JointState commands for ``seconds`` and write their receive times."""
+def record(topic: str, seconds: float, out: str, realtime: bool) -> None:
+    """Child mode: receive JointState commands for ``seconds``; write receive and header-stamp times.
+
+    A persistent executor (``rclpy.spin_once`` re-adds the node on every call). With ``realtime``,
+    every thread of this process runs at SCHED_FIFO 5, as a robot driver's receive path would.
+    """
+    import os
+
     import rclpy
+    from rclpy.executors import SingleThreadedExecutor
 
     from runtime.ros.environment import prepare_ros_environment
 
     prepare_ros_environment()
     rclpy.init()
     node = rclpy.create_node("bench_command_recorder")
-    received: list[float] = []
+    received: list[tuple[float, float, float]] = []  # (monotonic rx, wall rx, header stamp)
+
+    def on_msg(msg: JointState) -> None:
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        received.append((time.monotonic(), time.time(), stamp))
+
     qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    node.create_subscription(JointState, topic, lambda _msg: received.append(time.monotonic()), qos)
+    node.create_subscription(JointState, topic, on_msg, qos)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    if realtime:
+        for tid in (int(t) for t in os.listdir("/proc/self/task")):
+            try:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(5))
+            except OSError:
+                print("recorder: SCHED_FIFO not permitted; running as an ordinary process", flush=True)
+                break
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        rclpy.spin_once(node, timeout_sec=0.1)
+        executor.spin_once(timeout_sec=0.1)
     Path(out).write_text(json.dumps(received))
+    executor.shutdown()
     node.destroy_node()
     rclpy.shutdown()
 
@@ -51,9 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--record", nargs=3, metavar=("TOPIC", "SECONDS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--realtime-recorder", action="store_true", help="run the subscriber process at SCHED_FIFO 5 (as a driver)"
+    )
     args = parser.parse_args()
     if args.record:
-        record(args.record[0], float(args.record[1]), args.record[2])
+        record(args.record[0], float(args.record[1]), args.record[2], args.realtime_recorder)
         return
 
     ckpt = init_act_checkpoint(Path(tempfile.mkdtemp(prefix="act-bench-")) / "act", image_size=(224, 224))
@@ -72,6 +97,7 @@ def main() -> None:
                 entry.rooms.joint_output.topic,
                 str(args.seconds + 8),
                 received_file,
+                *(["--realtime-recorder"] if args.realtime_recorder else []),
             ],
             cwd=Path(__file__).parent,
         )
@@ -99,9 +125,12 @@ def main() -> None:
                 bare.append(time.perf_counter() - t0)
         stop_process(feed)
         recorder.wait(30)
-        times = np.array(json.loads(received_file.read_text()))
-        times = times[times > times[0] + 1.0] if times.size > 40 else times
+        rx = np.array(json.loads(received_file.read_text())).reshape(-1, 3)
+        rx = rx[rx[:, 0] > rx[0, 0] + 1.0] if len(rx) > 40 else rx
+        times = rx[:, 0]
         errors_ms = np.abs(np.diff(times) - period) * 1e3 if times.size > 2 else np.array([np.nan])
+        transit_ms = (rx[:, 1] - rx[:, 2]) * 1e3 if len(rx) else np.array([np.nan])
+        stamp_errors_ms = np.abs(np.diff(rx[:, 2]) - period) * 1e3 if len(rx) > 2 else np.array([np.nan])
         enqueue = session.stats.inference_latency.values()
         model = session.stats.model_latency.values()
         ratio = float(np.median(enqueue)) / float(np.median(model))
@@ -122,6 +151,17 @@ def main() -> None:
         print(
             f"command period error (ROS rx) p50 {np.percentile(errors_ms, 50):.3f} ms, "
             f"p99 {np.percentile(errors_ms, 99):.3f} ms  (goal p99 < 1 ms)"
+        )
+        late = int(np.sum(errors_ms > 5.0))
+        rt = args.realtime_recorder
+        print(f"commands late > 5 ms at rx    {late} of {errors_ms.size}  (recorder SCHED_FIFO: {rt})")
+        print(
+            f"header stamp period error     p50 {np.percentile(stamp_errors_ms, 50):.3f} ms, "
+            f"p99 {np.percentile(stamp_errors_ms, 99):.3f} ms  (when the sender stamped each command)"
+        )
+        print(
+            f"publish -> callback latency   p50 {np.percentile(transit_ms, 50):.3f} ms, "
+            f"p99 {np.percentile(transit_ms, 99):.3f} ms, max {np.max(transit_ms):.3f} ms"
         )
         print(f"obs -> chunk enqueued         p50 {np.median(enqueue) * 1e3:.1f} ms")
         print(f"predict_action_chunk (in run) p50 {np.median(model) * 1e3:.1f} ms")

@@ -241,6 +241,11 @@ class G1LowCmdController:
         return self._sm.state
 
     @property
+    def transition_count(self) -> int:
+        """Transitions so far (grows on every state change, whatever its source)."""
+        return self._sm.transitions
+
+    @property
     def clock(self) -> Callable[[], float]:
         """The clock all times are on."""
         return self._clock

@@ -10,7 +10,8 @@ messages in and out of them:
 * ``/g1/request`` (``std_msgs/String``)    -> ``controller.request``: ``start|default|run|damp`` or
   ``{"trigger": ..., "id": ...}``; the outcome is echoed in the status as ``last_request``
 * publish loop -> ``/lowcmd`` (``unitree_hg/LowCmd``, CRC set by :class:`~runtime.g1.crc.LowCmdPacker`)
-* ``/g1/status`` (``std_msgs/String`` JSON) at ``status_hz`` and right after every request
+* ``/g1/status`` (``std_msgs/String`` JSON) at ``status_hz``, right after every request, and within
+  ``1/graph_hz`` of any other state change (safety events reach ``GET /g1`` promptly)
 
 WAIT_STATE ends once ``/lowstate`` flows steadily (:data:`SETTLE_SAMPLES`), not on a lone first sample.
 The ``/lowcmd`` publisher count (``count_publishers`` minus this node) is fed to the controller at
@@ -323,6 +324,7 @@ class G1LowCmdNode(Node):
         self._loop_stats: dict[str, Any] = {}
         self._loop_stats_at = -1.0
         self._started = False
+        self._published_transitions = -1
         self.create_timer(1.0 / status_hz, self.publish_status)
         self.create_timer(1.0 / graph_hz, self._check_graph)
         freeze_heap()  # before anything flows: the one full collection must not delay a LowState
@@ -421,8 +423,11 @@ class G1LowCmdNode(Node):
         self.publish_status()
 
     def _check_graph(self) -> None:
+        """Count ``/lowcmd`` publishers; publish the status at once when the state changed since the last one."""
         count = self.count_publishers(LOWCMD_TOPIC)
         self.controller.set_lowcmd_publishers(count, includes_self=True)
+        if self.controller.transition_count != self._published_transitions:
+            self.publish_status()  # a safety transition reaches GET /g1 within 1/graph_hz, not 1/status_hz
 
     # -- publish loop ------------------------------------------------------------------------------
 
@@ -466,6 +471,8 @@ class G1LowCmdNode(Node):
 
     def publish_status(self) -> None:
         try:
-            self._status_pub.publish(String(data=encode_json(self.status())))
+            status = self.status()
+            self._published_transitions = status["counters"]["transitions"]
+            self._status_pub.publish(String(data=encode_json(status)))
         except Exception:  # a status failure must never stop the node (e.g. during shutdown)
             log.debug("g1 status publish failed", exc_info=True)

@@ -144,8 +144,8 @@ class Scenario:
                 3,
                 f"safety event {kind}",
             )
-        body = self.g1()
-        assert body["state"] == "DAMPING"
+        # GET /g1 mirrors the node's /g1/status (sent within 50 ms of a transition): wait for it, briefly.
+        body = wait_until(lambda: b if (b := self.g1())["state"] == "DAMPING" else None, 2, "GET /g1 to say DAMPING")
         if kind is not None:
             assert body["last_safety_event"]["kind"] == kind, body["last_safety_event"]
         return status
