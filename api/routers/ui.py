@@ -1,4 +1,4 @@
-"""The operator page: ``GET /ui`` (HTML), ``/ui/static/*`` (its JS/CSS) and ``GET /ui/stream`` (SSE).
+"""The operator pages: ``GET /ui`` and ``GET /ui/g1`` (HTML), ``/ui/static/*`` (JS/CSS), ``GET /ui/stream`` (SSE).
 
 The page is plain files under ``api/static/``: no build step, no CDN, works offline.
 The stream pushes every session's status and latest joint command ~10 times a second.
@@ -174,6 +174,12 @@ async def session_events(
 async def operator_page() -> FileResponse:
     """The operator page."""
     return FileResponse(STATIC_DIR / "index.html", media_type=CONTENT_TYPES[".html"], headers=NO_CACHE)
+
+
+@router.get("/ui/g1", include_in_schema=False)
+async def g1_page() -> FileResponse:
+    """The Unitree G1 operator page (polls ``GET /g1``; drives the ``/g1`` routes)."""
+    return FileResponse(STATIC_DIR / "g1.html", media_type=CONTENT_TYPES[".html"], headers=NO_CACHE)
 
 
 @router.get("/ui/static/{path:path}", include_in_schema=False)
