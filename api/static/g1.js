@@ -163,6 +163,8 @@ const setSim = tiles($("sim-stats"), [
   ["rtf", "real-time factor", "simulated / wall time"],
   ["lowcmd_p99", "lowcmd int p99", "interval between received LowCmds, p99 (ms)"],
   ["releases", "releases", "times released from frozen"],
+  ["pelvis_z", "pelvis height", "ground truth: pelvis z (m)"],
+  ["tilt", "tilt", "ground truth: pelvis roll / pitch (deg)"],
 ]);
 
 // ------------------------------------------------------------------------------------------ velocity
@@ -471,6 +473,10 @@ function renderSim(sim) {
   setSim("rtf", fmt(sim.real_time_factor, 2));
   setSim("lowcmd_p99", fmt(sim.lowcmd_interval?.p99_ms, 2));
   setSim("releases", String(sim.releases ?? 0));
+  const pelvis = sim.pelvis;
+  setSim("pelvis_z", pelvis ? fmt(pelvis.position[2], 2, " m") : "—", Boolean(pelvis && !sim.fixed_base && pelvis.position[2] < 0.5));
+  const deg = (r) => fmt((r * 180) / Math.PI, 0);
+  setSim("tilt", pelvis ? `${deg(pelvis.rpy[0])}° / ${deg(pelvis.rpy[1])}°` : "—");
   $("sim-rejection").textContent = sim.last_rejection ? `last rejection: ${sim.last_rejection}` : "";
 }
 

@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from std_msgs.msg import Empty, String
@@ -59,6 +60,7 @@ from runtime.ros.g1_messages import (
     motors_from_lowcmd_record,
     remote_from_json,
 )
+from runtime.sim.g1_sim import quat_to_rpy
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +250,10 @@ class G1SimNode(Node):
 
     def stats(self) -> dict[str, Any]:
         now = time.monotonic()
+        pos, quat = self.sim.base_pose()
         return {
             **self.sim.stats(),
+            "pelvis": {"position": np.round(pos, 4).tolist(), "rpy": np.round(quat_to_rpy(quat), 4).tolist()},
             **self.counters,
             "mode_machine": self.mode_machine,
             "last_rejection": self.last_rejection,

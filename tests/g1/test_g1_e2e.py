@@ -354,6 +354,8 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
         wait_until(lambda: release.get_subscription_count() >= 1, 10, "a /g1/sim/release subscriber")
         release.publish(Empty())
         wait_until(lambda: rec.sim_status["frozen"] is False, 5, "the sim released")
+        pelvis = rec.sim_status["pelvis"]  # ground truth in the status: hung from the gantry, upright
+        assert 0.6 < pelvis["position"][2] < 1.1 and max(abs(a) for a in pelvis["rpy"][:2]) < 0.1, pelvis
 
         # A second /lowcmd publisher: start is refused while it exists.
         intruder_node = rec.ros.side_node("g1_e2e_intruder")
