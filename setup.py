@@ -26,6 +26,7 @@ setup(
         (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
         (f"share/{PACKAGE}/config/graphs", glob("config/graphs/*.yaml")),
         (f"share/{PACKAGE}/config/g1", glob("config/g1/*.yaml")),
+        (f"share/{PACKAGE}/config/g1/trained_policy", glob("config/g1/trained_policy/*")),
     ],
     install_requires=[
         # lerobot's own pins choose torch (2.11, CPU-capable CUDA build) and opencv-python-headless.

@@ -1,9 +1,10 @@
-"""``runrobot g1 {lowcmd,sim,init-policy}``: the Unitree G1 low-level controller, its MuJoCo stand-in, a policy.
+"""``runrobot g1 {lowcmd,sim,init-policy,train}``: the Unitree G1 low-level controller, its MuJoCo stand-in, policies.
 
 * ``runrobot g1 lowcmd --policy DIR``: passive -> standing -> walking under the RL velocity policy,
   ``unitree_hg`` on ``/lowcmd`` / ``/lowstate`` (see :mod:`runtime.ros.g1_lowcmd_node`).
 * ``runrobot g1 sim``: the simulated G1 speaking the same topics (see :mod:`runtime.ros.g1_sim_node`).
 * ``runrobot g1 init-policy --out DIR``: the untrained stand-in policy directory.
+* ``runrobot g1 train --out DIR``: train a velocity policy with PPO in MuJoCo (see :mod:`runtime.g1.training`).
 
 Options may also come from a YAML parameter file (``--config``, e.g. ``config/g1/lowcmd.yaml``): keys
 are option names (``policy_rate`` or ``policy-rate``); options given on the command line win.
@@ -70,7 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     gsub = p.add_subparsers(dest="g1_command", required=True)
 
     lc = gsub.add_parser("lowcmd", help="run the G1 lowcmd controller (unitree_hg /lowstate -> /lowcmd)")
-    lc.add_argument("--policy", required=True, help="velocity policy directory (policy.onnx + deploy.yaml)")
+    lc.add_argument(
+        "--policy",
+        required=True,
+        help="velocity policy directory (policy.onnx + deploy.yaml), e.g. config/g1/trained_policy (standing)",
+    )
     lc.add_argument("--config", help="YAML parameter file (e.g. config/g1/lowcmd.yaml)")
     lc.add_argument("--rate", type=float, help="LowCmd publish rate, Hz (500)")
     lc.add_argument("--policy-rate", type=float, help="policy rate, Hz (default 1 / control_dt: 50)")
@@ -108,19 +113,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ip.add_argument("--seed", type=int, default=0)
     ip.set_defaults(func=run_init_policy)
 
+    tr = gsub.add_parser("train", help="train a velocity policy with PPO in MuJoCo (CPU) and export it")
+    tr.add_argument("--out", required=True, help="directory for the exported policy and checkpoints/")
+    tr.add_argument("--minutes", type=float, help="stop after this much wall time")
+    tr.add_argument("--iterations", type=int, help="stop after this many PPO iterations (total, with --resume)")
+    tr.add_argument("--envs", type=int, default=32, help="parallel simulated robots (32)")
+    tr.add_argument("--steps", type=int, default=32, help="policy steps per robot per iteration (32)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--resume", help="training directory (or .pt) to continue from")
+    tr.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint + export period (5)")
+    tr.add_argument("--start-level", type=float, default=0.0, help="initial command range share (0: stand only)")
+    tr.add_argument(
+        "--weld-upper-body",
+        type=parse_bool,
+        default=False,
+        metavar="BOOL",
+        help="weld waist/arms in training (faster, transfers worse) instead of holding them by gains (false)",
+    )
+    tr.set_defaults(func=run_train)
 
-def resolve_config_path(path: str) -> Path:
+
+def resolve_config_path(path: str, kind: str = "parameter file", is_dir: bool = False) -> Path:
     """``path`` as given, else relative to the project (``config/g1/...`` works from any directory)."""
     from runtime import CONFIG_DIR
 
+    exists = Path.is_dir if is_dir else Path.is_file
     given = Path(path).expanduser()
-    if given.is_file():
+    if exists(given):
         return given
-    for base in (CONFIG_DIR.parent, CONFIG_DIR):
-        candidate = base / path
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"parameter file {path!r} not found (also looked under {CONFIG_DIR.parent})")
+    if not given.is_absolute():
+        for base in (CONFIG_DIR.parent, CONFIG_DIR):
+            if exists(base / path):
+                return base / path
+    raise FileNotFoundError(f"{kind} {path!r} not found (also looked under {CONFIG_DIR.parent})")
+
+
+def resolve_policy_dir(path: str) -> str:
+    """A policy directory as given, else under the project (``config/g1/trained_policy`` from anywhere)."""
+    try:
+        return str(resolve_config_path(path, "policy directory", is_dir=True))
+    except FileNotFoundError:
+        return path  # the loader names what is missing
 
 
 def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +184,7 @@ def build_controller(policy_dir: str, opts: dict[str, Any]) -> tuple[Any, Any]:
     from runtime.policies.unitree_velocity import load_velocity_policy
     from runtime.ros.g1_lowcmd_node import TimedPolicy
 
-    policy = TimedPolicy(load_velocity_policy(policy_dir), window=int(opts["stats_window"]))
+    policy = TimedPolicy(load_velocity_policy(resolve_policy_dir(policy_dir)), window=int(opts["stats_window"]))
     config = G1ControllerConfig(
         move_to_default_s=float(opts["move_time"]),
         damping_kd=float(opts["damping_kd"]),
@@ -238,4 +271,26 @@ def run_init_policy(args: argparse.Namespace) -> int:
             }
         )
     )
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from runtime.g1.training.train import TrainConfig, train
+
+    if args.minutes is None and args.iterations is None:
+        raise ValueError("give --minutes and/or --iterations")
+    cfg = TrainConfig(
+        out=args.out,
+        minutes=args.minutes,
+        iterations=args.iterations,
+        envs=args.envs,
+        steps_per_env=args.steps,
+        seed=args.seed,
+        resume=args.resume,
+        checkpoint_minutes=args.checkpoint_minutes,
+        start_level=args.start_level,
+    )
+    cfg.env.weld_upper_body = args.weld_upper_body
+    report = train(cfg, log=lambda line: print(line, flush=True))
+    print(json.dumps({"policy_dir": str(Path(args.out).expanduser()), **report}, default=str))
     return 0

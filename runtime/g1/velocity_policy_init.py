@@ -255,14 +255,41 @@ def _with_metadata(model_bytes: bytes, metadata: dict[str, str]) -> bytes:
     return model.SerializeToString()
 
 
-def _yaml_text(config: dict[str, Any], seed: int, recurrent: bool) -> str:
+def yaml_text(config: dict[str, Any], header: str) -> str:
+    """The deploy YAML text: ``header`` (comment lines) then ``config`` in key order."""
+    return header + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=120)
+
+
+def _stand_in_header(seed: int, recurrent: bool) -> str:
     kind = "LSTM" if recurrent else "MLP"
-    header = (
+    return (
         f"# UNTRAINED STAND-IN ({kind}, random weights, seed {seed}) written by runrobot's init_velocity_policy.\n"
         "# Its actions stay near zero, so the legs hold default_angles: NOT a walking policy.\n"
         "# Values: Unitree G1 deploy config (unitree_rl_gym deploy/deploy_real/configs/g1.yaml).\n"
     )
-    return header + yaml.safe_dump(config, sort_keys=False, default_flow_style=None, width=120)
+
+
+def _yaml_text(config: dict[str, Any], seed: int, recurrent: bool) -> str:
+    return yaml_text(config, _stand_in_header(seed, recurrent))
+
+
+def export_onnx(module: nn.Module) -> bytes:
+    """ONNX bytes for ``module``: torch's exporter, else the same graph built with ``onnx.helper``."""
+    try:
+        return export_torch(module)
+    except Exception:  # exporter missing (e.g. needs onnxscript) or unable: same graph by hand
+        return export_helper(module)
+
+
+def write_policy_dir(
+    out_dir: str | Path, module: nn.Module, config: dict[str, Any], metadata: dict[str, str], yaml_header: str
+) -> Path:
+    """Write ``policy.onnx`` (``module`` exported, ``metadata`` as properties) and ``deploy.yaml``."""
+    out = Path(out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / POLICY_FILE).write_bytes(_with_metadata(export_onnx(module), metadata))
+    (out / DEPLOY_FILE).write_text(yaml_text(config, yaml_header))
+    return out
 
 
 def init_velocity_policy(out_dir: str | Path, recurrent: bool = False, seed: int = 0) -> Path:
@@ -271,14 +298,7 @@ def init_velocity_policy(out_dir: str | Path, recurrent: bool = False, seed: int
     Loads with :func:`runtime.policies.unitree_velocity.load_velocity_policy` and passes the cloud
     publish validator. ``recurrent=True`` writes the LSTM variant (``h_in``/``c_in`` state).
     """
-    out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     module = build_policy(recurrent, seed)
-    try:
-        model_bytes = export_torch(module)
-    except Exception:  # exporter missing (e.g. needs onnxscript) or unable: same graph by hand
-        model_bytes = export_helper(module)
     config = deploy_config()
-    (out / POLICY_FILE).write_bytes(_with_metadata(model_bytes, metadata_properties(config, seed, recurrent)))
-    (out / DEPLOY_FILE).write_text(_yaml_text(config, seed, recurrent))
-    return out
+    metadata = metadata_properties(config, seed, recurrent)
+    return write_policy_dir(out_dir, module, config, metadata, _stand_in_header(seed, recurrent))

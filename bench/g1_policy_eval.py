@@ -1,0 +1,128 @@
+"""Evaluate G1 velocity policies on the ground: seconds upright, vx tracking error, distance walked.
+
+Each policy directory is loaded with the REAL deploy adapter (``load_velocity_policy``) and drives
+:class:`runtime.sim.g1_sim.G1Sim` in-process (no ROS, stepped as fast as possible): every control
+period (``control_dt``, 50 Hz) the adapter builds the observation from ``G1Sim.state()`` (pelvis IMU
+quaternion and gyro, 29 motor q/dq, ``t = k x control_dt``) and its 29-motor targets/gains are
+latched with ``set_command``; G1Sim runs its PD per physics step (model timestep, 2 ms) with all
+meshes colliding. The robot starts on the floor at rest, legs at ``default_angles``. Upper body:
+by default the full 29-DoF robot with waist and arms held by the adapter's ``arm_waist`` gains at
+``arm_waist_target``; ``--weld-upper-body`` welds them there instead (the training model).
+
+Fallen: pelvis below 0.55 m or tilted past ~45 degrees. Tracking error: mean |vx - cmd| of the
+pelvis forward velocity (heading frame) while upright, after the first second. Distance: forward
+displacement of the pelvis while upright. ``--push V``: the pelvis gets a V m/s kick forward at
+5 s, sideways at 10 s and backward at 15 s (added to its free-joint velocity), a robustness check.
+
+Usage: python bench/g1_policy_eval.py --policy DIR [--policy DIR2] [--standin] [--seconds 20] [--vx 0 0.3 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runtime.g1.training.env import training_pose  # noqa: E402
+from runtime.g1.velocity_policy_init import init_velocity_policy  # noqa: E402
+from runtime.policies.unitree_velocity import G1_NUM_MOTORS, load_velocity_policy  # noqa: E402
+from runtime.sim.g1_sim import G1Sim  # noqa: E402
+
+MIN_HEIGHT = 0.55
+MAX_TILT_GZ = -0.7
+SETTLE_S = 1.0
+
+
+def _gravity_z(quat: np.ndarray) -> float:
+    w, x, y, z = quat / np.linalg.norm(quat)
+    return 1.0 - 2.0 * (w * w + z * z)
+
+
+def _heading_velocity(quat: np.ndarray, vel_world: np.ndarray) -> float:
+    w, x, y, z = quat
+    yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return float(math.cos(yaw) * vel_world[0] + math.sin(yaw) * vel_world[1])
+
+
+PUSHES = ((5.0, (1.0, 0.0)), (10.0, (0.0, 1.0)), (15.0, (-1.0, 0.0)))  # (time s, xy direction)
+
+
+def evaluate(
+    policy_dir: str | Path, vx: float, seconds: float, weld_upper_body: bool = False, push: float = 0.0
+) -> dict:
+    """Run one policy at forward command ``vx`` for up to ``seconds``; upright time, tracking error, distance."""
+    policy = load_velocity_policy(policy_dir)
+    policy.reset()
+    sim = G1Sim(weld_upper_body=weld_upper_body, initial_q=training_pose(policy.config), state_rate_hz=None)
+    dt = policy.control_dt
+    substeps = max(1, round(dt / sim.dt))
+    mode = np.ones(G1_NUM_MOTORS)
+    zeros = np.zeros(G1_NUM_MOTORS)
+    cmd = (vx, 0.0, 0.0)
+    start = sim.state().base_position.copy()
+    errors: list[float] = []
+    upright_s, distance = seconds, 0.0
+    kicks = {round(t / dt): np.asarray(xy) * push for t, xy in PUSHES} if push else {}
+    try:
+        for k in range(round(seconds / dt)):
+            if k in kicks:
+                sim.data.qvel[:2] += kicks[k]  # the free joint's linear velocity (world frame)
+            st = sim.state()
+            if st.base_position[2] < MIN_HEIGHT or _gravity_z(st.base_quaternion) > MAX_TILT_GZ:
+                upright_s = k * dt
+                break
+            distance = _heading_velocity(st.base_quaternion, st.base_position - start)
+            if k * dt >= SETTLE_S:
+                errors.append(abs(_heading_velocity(st.base_quaternion, st.base_linear_velocity) - vx))
+            out = policy.step(st.q[:G1_NUM_MOTORS], st.dq[:G1_NUM_MOTORS], st.quaternion, st.gyroscope, cmd, k * dt)
+            sim.set_command(mode, out.q, zeros, zeros, out.kp, out.kd)
+            sim.step(substeps)
+    finally:
+        sim.close()
+    return {
+        "vx_cmd": vx,
+        "upright_s": round(upright_s, 2),
+        "fell": upright_s < seconds,
+        "vx_tracking_error": round(float(np.mean(errors)), 3) if errors else None,
+        "distance_m": round(distance, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", action="append", default=[], help="policy directory (repeatable)")
+    parser.add_argument("--standin", action="store_true", help="also evaluate the untrained stand-in (init-policy)")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--vx", type=float, nargs="+", default=[0.0, 0.3, 0.5])
+    parser.add_argument("--weld-upper-body", action="store_true", help="weld waist/arms (default: held by gains)")
+    parser.add_argument("--push", type=float, default=0.0, help="pelvis kicks of this many m/s at 5, 10, 15 s")
+    parser.add_argument("--json", action="store_true", help="print one JSON line per run too")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="g1-eval-") as tmp:
+        runs = [("stand-in", init_velocity_policy(Path(tmp) / "standin"))] if args.standin else []
+        runs += [(Path(p).name, Path(p)) for p in args.policy]
+        if not runs:
+            parser.error("give --policy DIR and/or --standin")
+        upper = "welded" if args.weld_upper_body else "held by arm_waist gains"
+        pushes = f", {args.push:g} m/s pushes at 5/10/15 s" if args.push else ""
+        print(f"G1Sim on the ground, upper body {upper}, {args.seconds:g} s per run{pushes}")
+        print(f"{'policy':<16} {'vx cmd':>6} {'upright s':>10} {'|vx-cmd|':>9} {'distance m':>11}")
+        for name, path in runs:
+            for vx in args.vx:
+                r = evaluate(path, vx, args.seconds, args.weld_upper_body, args.push)
+                err = "-" if r["vx_tracking_error"] is None else f"{r['vx_tracking_error']:.3f}"
+                print(f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['distance_m']:11.3f}", flush=True)
+                if args.json:
+                    print(json.dumps({"policy": str(path), **r}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""``runrobot g1``: project-relative paths resolve from any directory; option precedence."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from runrobot.commands.g1 import LOWCMD_DEFAULTS, resolve_config_path, resolve_options, resolve_policy_dir
+from runtime import CONFIG_DIR
+
+
+def test_project_paths_resolve_from_another_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config_path("config/g1/lowcmd.yaml") == CONFIG_DIR / "g1" / "lowcmd.yaml"
+    shipped = Path(resolve_policy_dir("config/g1/trained_policy"))
+    assert shipped == CONFIG_DIR / "g1" / "trained_policy"
+    assert (shipped / "policy.onnx").is_file() and (shipped / "deploy.yaml").is_file()
+    # A directory of the user's own wins over the project's; a file is not a policy directory.
+    (tmp_path / "config" / "g1" / "trained_policy").mkdir(parents=True)
+    assert Path(resolve_policy_dir("config/g1/trained_policy")) == Path("config/g1/trained_policy")
+    assert resolve_policy_dir("config/g1/lowcmd.yaml") == "config/g1/lowcmd.yaml"  # left for the loader to reject
+    with pytest.raises(FileNotFoundError, match="parameter file 'config/g1/nope.yaml' not found"):
+        resolve_config_path("config/g1/nope.yaml")
+
+
+def test_command_line_beats_parameter_file_beats_defaults(tmp_path: Path) -> None:
+    params = tmp_path / "lowcmd.yaml"
+    params.write_text("rate: 250\npolicy-missed-periods: 4\nremote: 'false'\n")
+    args = argparse.Namespace(config=str(params), rate=400.0, policy_missed_periods=None, remote=None)
+    opts = resolve_options(args, LOWCMD_DEFAULTS)
+    assert opts["rate"] == 400.0 and opts["policy_missed_periods"] == 4 and opts["remote"] is False
+    assert opts["move_time"] == LOWCMD_DEFAULTS["move_time"]
+    params.write_text("rat: 250\n")
+    with pytest.raises(ValueError, match=r"unknown parameters \['rat'\]"):
+        resolve_options(argparse.Namespace(config=str(params)), LOWCMD_DEFAULTS)
