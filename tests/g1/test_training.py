@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -129,6 +130,9 @@ def test_tiny_training_run_exports_a_policy_the_adapter_loads(tmp_path: Path) ->
     assert saved["iterations"] == 2 and len(saved["curve"]) == 2
     assert {"ep_len_s", "ep_return", "tracking_error", "fps"} <= set(saved["curve"][0])
     assert (out / "policy.onnx").stat().st_size < 2_000_000
+    svg = ElementTree.parse(out / "training.svg").getroot()  # the curve picture: one line per panel, 2 points each
+    lines_drawn = [e for e in svg.iter() if e.tag.endswith("polyline")]
+    assert len(lines_drawn) == 3 and all(len(e.get("points").split()) == 2 for e in lines_drawn)
 
     policy = load_velocity_policy(out)
     assert policy.config.control_dt == pytest.approx(0.02)

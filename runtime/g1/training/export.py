@@ -1,8 +1,8 @@
-"""Write a trained policy directory: ``policy.onnx`` + ``deploy.yaml`` + ``training.json`` (+ PNG curve).
+"""Write a trained policy directory: ``policy.onnx`` + ``deploy.yaml`` + ``training.json`` + ``training.svg``.
 
 The ONNX and YAML go through :func:`runtime.g1.velocity_policy_init.write_policy_dir`, so the
 directory loads with :func:`runtime.policies.unitree_velocity.load_velocity_policy` exactly like the
-stand-in. ``training.png`` is drawn only when matplotlib is installed.
+stand-in. ``training.svg`` draws the curve (episode length, return, tracking error) without a plotting library.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Any
 
 from torch import nn
 
+from runtime.g1.training.curve_svg import training_curve_svg
 from runtime.g1.velocity_policy_init import metadata_properties, write_policy_dir
 
 REPORT_FILE = "training.json"
-CURVE_FILE = "training.png"
+CURVE_FILE = "training.svg"
 MAX_CURVE_POINTS = 200
 
 
@@ -39,27 +40,6 @@ def downsample(history: list[dict[str, Any]], points: int = MAX_CURVE_POINTS) ->
     return [*picked, history[-1]]
 
 
-def _plot(path: Path, curve: list[dict[str, Any]]) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    steps = [c["env_steps"] for c in curve]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3), dpi=80)
-    panels = (("ep_len_s", "episode length (s)"), ("ep_return", "return"), ("tracking_error", "|v - cmd| (m/s)"))
-    for ax, (key, label) in zip(axes, panels, strict=True):
-        ax.plot(steps, [c[key] for c in curve])
-        ax.set_xlabel("env steps")
-        ax.set_title(label)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return True
-
-
 def export_policy(out_dir: str | Path, actor: nn.Module, deploy: dict[str, Any], report: dict[str, Any]) -> Path:
     """Write the deployable directory for ``actor`` (obs [1, 47] -> actions [1, 12]) and its report."""
     out = Path(out_dir).expanduser()
@@ -79,6 +59,7 @@ def export_policy(out_dir: str | Path, actor: nn.Module, deploy: dict[str, Any],
     )
     write_policy_dir(out, module, deploy, metadata, header)
     report = {**report, "curve": downsample(report.get("curve", []))}
-    report["png"] = _plot(out / CURVE_FILE, report["curve"])
+    report.pop("png", None)
+    (out / CURVE_FILE).write_text(training_curve_svg(report["curve"], metadata["description"]))
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1, default=str))
     return out
