@@ -57,6 +57,18 @@ def test_env_observation_equals_the_deploy_adapter_value_by_value(tmp_path: Path
     assert np.abs(obs[:, 9:21]).max() > 0  # joint positions moved: the comparison is not trivial
 
 
+def test_feet_air_time_rewards_long_steps_only_under_a_walking_command(env: G1VelocityEnv) -> None:
+    env.reset()
+    env.commands[:] = [[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]] + [[0.5, 0.0, 0.0]] * (len(env.commands) - 2)
+    env.touchdown_air_time[:] = 0.0
+    env.touchdown_air_time[:2, 0] = 0.5  # the left foot lands after 0.5 s in the air
+    reward = rewards.feet_air_time(env)
+    assert reward[0] == pytest.approx(0.5 - rewards.AIR_TIME_TARGET)
+    assert reward[1] == 0.0  # standing command: stepping earns nothing
+    env.touchdown_air_time[0, 0] = 0.1  # a shuffle shorter than the target costs
+    assert rewards.feet_air_time(env)[0] < 0
+
+
 def test_tracking_reward_is_higher_when_velocity_matches_the_command(env: G1VelocityEnv) -> None:
     env.reset()
     env.commands[:] = [0.5, 0.0, 0.0]

@@ -216,6 +216,9 @@ class G1VelocityEnv:
         self.q, self.dq, self.tau = np.zeros((n, a)), np.zeros((n, a)), np.zeros((n, a))
         self.imu_quat, self.gyro = np.zeros((n, 4)), np.zeros((n, 3))
         self.contact = np.zeros((n, 2), dtype=bool)
+        self.air_time = np.zeros((n, 2))
+        self.touchdown_air_time = np.zeros((n, 2))
+        """Air time of the feet that touched down this step (0 elsewhere), for ``feet_air_time``."""
         self.foot_pos = np.zeros((n, 2, 3))
         self.foot_vel = np.zeros((n, 2, 3))
 
@@ -316,6 +319,7 @@ class G1VelocityEnv:
         self._read(i)
         self.foot_vel[i] = 0.0
         self.last_dq[i] = self.dq[i]
+        self.air_time[i] = self.touchdown_air_time[i] = 0.0
 
     def reset(self) -> tuple[np.ndarray, np.ndarray]:
         for i in range(self.num_envs):
@@ -348,6 +352,9 @@ class G1VelocityEnv:
             mujoco.mj_step(self.model, d, nstep=c.decimation)
             self._read(i)
         self.episode_step += 1
+        self.air_time += c.control_dt
+        self.touchdown_air_time[:] = np.where(self.contact & (self.air_time > c.control_dt), self.air_time, 0.0)
+        self.air_time[self.contact] = 0.0
         gz = self.gravity[:, 2]
         finite = np.isfinite(self.qpos).all(axis=1) & np.isfinite(self.qvel).all(axis=1)
         fell = (self.base_height < c.min_height) | (gz > c.max_tilt_gz) | ~finite

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 TRACKING_SIGMA = 0.25
 BASE_HEIGHT_TARGET = 0.78
 SWING_HEIGHT = 0.08
+AIR_TIME_TARGET = 0.3
 STANCE_SHARE = 0.55
 SOFT_LIMIT = 0.9
 HIP_ROLL_YAW = [1, 2, 7, 8]
@@ -49,6 +50,8 @@ class RewardScales:
     contact_no_vel: float = -0.2
     feet_swing_height: float = -20.0
     contact: float = 0.3
+    feet_air_time: float = 0.0
+    """legged_gym-style: at touch-down, reward air time beyond ``AIR_TIME_TARGET`` (walking commands only)."""
     termination: float = -100.0
 
 
@@ -130,6 +133,11 @@ def feet_swing_height(env: G1VelocityEnv) -> np.ndarray:
 
 def contact(env: G1VelocityEnv) -> np.ndarray:
     return np.sum(env.contact == stance_mask(env), axis=1).astype(np.float64)
+
+
+def feet_air_time(env: G1VelocityEnv) -> np.ndarray:
+    moving = np.linalg.norm(env.commands[:, :2], axis=1) > 0.1
+    return np.sum((env.touchdown_air_time - AIR_TIME_TARGET) * (env.touchdown_air_time > 0), axis=1) * moving
 
 
 TERMS: dict[str, Callable[[G1VelocityEnv], np.ndarray]] = {
