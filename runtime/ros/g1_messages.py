@@ -44,6 +44,7 @@ from runtime.g1.lowcmd_controller import LowStateSample
 from runtime.g1.lowcmd_layout import LOWCMD_DTYPE, LOWCMD_SIZE, LOWSTATE_DTYPE, LOWSTATE_SIZE
 from runtime.g1.lowcmd_layout import NUM_MOTORS as NUM_SLOTS
 from runtime.g1.motors import NUM_MOTORS, MotorCommand
+from runtime.g1.orientation import quat_to_rpy
 
 LOWCMD_TOPIC = "/lowcmd"
 LOWSTATE_TOPIC = "/lowstate"
@@ -126,13 +127,6 @@ def fill_lowstate_msg(
     return msg
 
 
-def quat_to_rpy(quat: ArrayLike) -> np.ndarray:
-    """Roll, pitch, yaw (rad) of a ``w, x, y, z`` quaternion (NaN in, NaN out)."""
-    w, x, y, z = (float(v) for v in np.asarray(quat, dtype=np.float64).reshape(4))
-    roll = math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x)))) if math.isfinite(w * y - z * x) else math.nan
-    yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-    return np.array([roll, pitch, yaw])
 
 
 # ------------------------------------------------------------------------------------------- LowCmd

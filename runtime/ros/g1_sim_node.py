@@ -58,9 +58,9 @@ from runtime.ros.g1_messages import (
     lowcmd_cdr_to_struct,
     lowcmd_record_crc_ok,
     motors_from_lowcmd_record,
+    quat_to_rpy,
     remote_from_json,
 )
-from runtime.sim.g1_sim import quat_to_rpy
 
 log = logging.getLogger(__name__)
 

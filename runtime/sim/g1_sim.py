@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from runtime.g1.lowcmd_layout import MOTOR_CMD_FIELDS, NUM_MOTORS
+from runtime.g1.orientation import quat_to_rpy
 from runtime.rolling_stats import RollingStats
 from runtime.sim.g1_model import G1_DOF, G1Model, build_g1_model
 from runtime.sim.realtime import RealTimeSim, RealTimeStepper
@@ -77,13 +78,6 @@ class _Command(NamedTuple):
     kd: np.ndarray
 
 
-def quat_to_rpy(quat: ArrayLike) -> np.ndarray:
-    """Roll, pitch, yaw (ZYX Euler angles, rad) of a (w, x, y, z) quaternion."""
-    w, x, y, z = (float(v) for v in np.asarray(quat))
-    roll = math.atan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = math.asin(max(-1.0, min(1.0, 2 * (w * y - z * x))))
-    yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-    return np.array([roll, pitch, yaw])
 
 
 class G1Sim(RealTimeSim):
