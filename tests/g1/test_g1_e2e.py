@@ -57,9 +57,9 @@ def _env(domain: int) -> dict[str, str]:
     return ros_env(domain) | {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
 
 
-def _lowcmd(policy_dir: Path, env: dict[str, str], log: Path) -> RunrobotProcess:
+def _lowcmd(policy_dir: Path, env: dict[str, str], log: Path, *extra: str) -> RunrobotProcess:
     args = ["g1", "lowcmd", "--policy", str(policy_dir), "--config", "config/g1/lowcmd.yaml"]
-    return RunrobotProcess("g1 lowcmd", [*args, "--move-time", str(MOVE_TIME_S)], env, log)
+    return RunrobotProcess("g1 lowcmd", [*args, "--move-time", str(MOVE_TIME_S), *extra], env, log)
 
 
 def _sim(env: dict[str, str], log: Path, *flags: str) -> RunrobotProcess:
@@ -345,7 +345,8 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
     procs: list[RunrobotProcess] = []
     try:
         procs.append(_sim(env, tmp_path / "sim.log", "--freeze"))
-        procs.append(_lowcmd(policy_dir, env, tmp_path / "lowcmd.log"))
+        # Stale /lowstate is the scenario's to test; a machine-wide stall must not damp this one before it starts.
+        procs.append(_lowcmd(policy_dir, env, tmp_path / "lowcmd.log", "--lowstate-timeout", "0.5"))
         rec.wait_state("ZERO_TORQUE", 40)
 
         # /g1/sim/release (the topic) unfreezes the sim.
