@@ -40,7 +40,9 @@ def test_trained_policy_stands_on_the_ground_and_damping_lets_it_sink(ros_domain
     procs: list[RunrobotProcess] = []
     try:
         procs.append(RunrobotProcess("g1 sim", ["g1", "sim", "--freeze"], env, tmp_path / "sim.log"))
+        # Stale /lowstate keeps its 50 ms test in test_g1_e2e; here a machine-wide stall must not damp the node.
         lowcmd_args = ["g1", "lowcmd", "--policy", TRAINED, "--config", "config/g1/lowcmd.yaml", "--move-time", "1"]
+        lowcmd_args += ["--lowstate-timeout", "0.5"]
         procs.append(RunrobotProcess("g1 lowcmd", lowcmd_args, env, tmp_path / "lowcmd.log"))
         rec.wait_state("ZERO_TORQUE", 40)
         rec.request("start")
