@@ -10,9 +10,11 @@ by default the full 29-DoF robot with waist and arms held by the adapter's ``arm
 ``arm_waist_target``; ``--weld-upper-body`` welds them there instead (the training model).
 
 Fallen: pelvis below 0.55 m or tilted past ~45 degrees. Tracking error: mean |vx - cmd| of the
-pelvis forward velocity (heading frame) while upright, after the first second. Distance: forward
-displacement of the pelvis while upright. ``--push V``: the pelvis gets a V m/s kick forward at
-5 s, sideways at 10 s and backward at 15 s (added to its free-joint velocity), a robustness check.
+pelvis forward velocity (heading frame) while upright, after the first second. Forward: displacement
+of the pelvis along its initial heading while upright; path: the length of its horizontal track;
+yaw: the heading change (a policy that walks in circles has a long path, little forward, large yaw).
+``--push V``: the pelvis gets a V m/s kick forward at 5 s, sideways at 10 s and backward at 15 s
+(added to its free-joint velocity), a robustness check.
 
 Usage: python bench/g1_policy_eval.py --policy DIR [--policy DIR2] [--standin] [--seconds 20] [--vx 0 0.3 0.5]
 """
@@ -46,9 +48,13 @@ def _gravity_z(quat: np.ndarray) -> float:
     return 1.0 - 2.0 * (w * w + z * z)
 
 
-def _heading_velocity(quat: np.ndarray, vel_world: np.ndarray) -> float:
+def _yaw(quat: np.ndarray) -> float:
     w, x, y, z = quat
-    yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def _heading_velocity(quat: np.ndarray, vel_world: np.ndarray) -> float:
+    yaw = _yaw(quat)
     return float(math.cos(yaw) * vel_world[0] + math.sin(yaw) * vel_world[1])
 
 
@@ -58,7 +64,7 @@ PUSHES = ((5.0, (1.0, 0.0)), (10.0, (0.0, 1.0)), (15.0, (-1.0, 0.0)))  # (time s
 def evaluate(
     policy_dir: str | Path, vx: float, seconds: float, weld_upper_body: bool = False, push: float = 0.0
 ) -> dict:
-    """Run one policy at forward command ``vx`` for up to ``seconds``; upright time, tracking error, distance."""
+    """Run one policy at forward command ``vx`` for up to ``seconds``; upright time, tracking error, track."""
     policy = load_velocity_policy(policy_dir)
     policy.reset()
     sim = G1Sim(weld_upper_body=weld_upper_body, initial_q=training_pose(policy.config), state_rate_hz=None)
@@ -67,9 +73,11 @@ def evaluate(
     mode = np.ones(G1_NUM_MOTORS)
     zeros = np.zeros(G1_NUM_MOTORS)
     cmd = (vx, 0.0, 0.0)
-    start = sim.state().base_position.copy()
+    first = sim.state()
+    start, yaw0 = first.base_position.copy(), _yaw(first.base_quaternion)
+    last = start.copy()
     errors: list[float] = []
-    upright_s, distance = seconds, 0.0
+    upright_s, forward, path, yaw = seconds, 0.0, 0.0, 0.0
     kicks = {round(t / dt): np.asarray(xy) * push for t, xy in PUSHES} if push else {}
     try:
         for k in range(round(seconds / dt)):
@@ -79,7 +87,11 @@ def evaluate(
             if st.base_position[2] < MIN_HEIGHT or _gravity_z(st.base_quaternion) > MAX_TILT_GZ:
                 upright_s = k * dt
                 break
-            distance = _heading_velocity(st.base_quaternion, st.base_position - start)
+            moved = st.base_position - start
+            forward = math.cos(yaw0) * moved[0] + math.sin(yaw0) * moved[1]
+            path += float(np.linalg.norm(st.base_position[:2] - last[:2]))
+            last = st.base_position.copy()
+            yaw = math.remainder(_yaw(st.base_quaternion) - yaw0, math.tau)
             if k * dt >= SETTLE_S:
                 errors.append(abs(_heading_velocity(st.base_quaternion, st.base_linear_velocity) - vx))
             out = policy.step(st.q[:G1_NUM_MOTORS], st.dq[:G1_NUM_MOTORS], st.quaternion, st.gyroscope, cmd, k * dt)
@@ -92,7 +104,9 @@ def evaluate(
         "upright_s": round(upright_s, 2),
         "fell": upright_s < seconds,
         "vx_tracking_error": round(float(np.mean(errors)), 3) if errors else None,
-        "distance_m": round(distance, 3),
+        "forward_m": round(forward, 3),
+        "path_m": round(path, 3),
+        "yaw_deg": round(math.degrees(yaw), 1),
     }
 
 
@@ -114,12 +128,14 @@ def main() -> None:
         upper = "welded" if args.weld_upper_body else "held by arm_waist gains"
         pushes = f", {args.push:g} m/s pushes at 5/10/15 s" if args.push else ""
         print(f"G1Sim on the ground, upper body {upper}, {args.seconds:g} s per run{pushes}")
-        print(f"{'policy':<16} {'vx cmd':>6} {'upright s':>10} {'|vx-cmd|':>9} {'distance m':>11}")
+        head = f"{'policy':<16} {'vx cmd':>6} {'upright s':>10} {'|vx-cmd|':>9} {'forward m':>10} {'path m':>7}"
+        print(f"{head} {'yaw deg':>8}")
         for name, path in runs:
             for vx in args.vx:
                 r = evaluate(path, vx, args.seconds, args.weld_upper_body, args.push)
                 err = "-" if r["vx_tracking_error"] is None else f"{r['vx_tracking_error']:.3f}"
-                print(f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['distance_m']:11.3f}", flush=True)
+                line = f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['forward_m']:10.3f} {r['path_m']:7.2f}"
+                print(f"{line} {r['yaw_deg']:8.1f}", flush=True)
                 if args.json:
                     print(json.dumps({"policy": str(path), **r}))
 
