@@ -62,9 +62,15 @@ PUSHES = ((5.0, (1.0, 0.0)), (10.0, (0.0, 1.0)), (15.0, (-1.0, 0.0)))  # (time s
 
 
 def evaluate(
-    policy_dir: str | Path, vx: float, seconds: float, weld_upper_body: bool = False, push: float = 0.0
+    policy_dir: str | Path,
+    vx: float,
+    seconds: float,
+    weld_upper_body: bool = False,
+    push: float = 0.0,
+    vy: float = 0.0,
+    wz: float = 0.0,
 ) -> dict:
-    """Run one policy at forward command ``vx`` for up to ``seconds``; upright time, tracking error, track."""
+    """Run one policy at command (``vx``, ``vy``, ``wz``) for up to ``seconds``; upright time, tracking error, track."""
     policy = load_velocity_policy(policy_dir)
     policy.reset()
     sim = G1Sim(weld_upper_body=weld_upper_body, initial_q=training_pose(policy.config), state_rate_hz=None)
@@ -72,7 +78,7 @@ def evaluate(
     substeps = max(1, round(dt / sim.dt))
     mode = np.ones(G1_NUM_MOTORS)
     zeros = np.zeros(G1_NUM_MOTORS)
-    cmd = (vx, 0.0, 0.0)
+    cmd = (vx, vy, wz)
     first = sim.state()
     start, yaw0 = first.base_position.copy(), _yaw(first.base_quaternion)
     last = start.copy()
@@ -116,6 +122,8 @@ def main() -> None:
     parser.add_argument("--standin", action="store_true", help="also evaluate the untrained stand-in (init-policy)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--vx", type=float, nargs="+", default=[0.0, 0.3, 0.5])
+    parser.add_argument("--vy", type=float, default=0.0, help="sideways command of every run (m/s)")
+    parser.add_argument("--wz", type=float, default=0.0, help="yaw-rate command of every run (rad/s)")
     parser.add_argument("--weld-upper-body", action="store_true", help="weld waist/arms (default: held by gains)")
     parser.add_argument("--push", type=float, default=0.0, help="pelvis kicks of this many m/s at 5, 10, 15 s")
     parser.add_argument("--json", action="store_true", help="print one JSON line per run too")
@@ -127,12 +135,13 @@ def main() -> None:
             parser.error("give --policy DIR and/or --standin")
         upper = "welded" if args.weld_upper_body else "held by arm_waist gains"
         pushes = f", {args.push:g} m/s pushes at 5/10/15 s" if args.push else ""
-        print(f"G1Sim on the ground, upper body {upper}, {args.seconds:g} s per run{pushes}")
+        turn = f", vy {args.vy:g} m/s, wz {args.wz:g} rad/s" if args.vy or args.wz else ""
+        print(f"G1Sim on the ground, upper body {upper}, {args.seconds:g} s per run{pushes}{turn}")
         head = f"{'policy':<16} {'vx cmd':>6} {'upright s':>10} {'|vx-cmd|':>9} {'forward m':>10} {'path m':>7}"
         print(f"{head} {'yaw deg':>8}")
         for name, path in runs:
             for vx in args.vx:
-                r = evaluate(path, vx, args.seconds, args.weld_upper_body, args.push)
+                r = evaluate(path, vx, args.seconds, args.weld_upper_body, args.push, args.vy, args.wz)
                 err = "-" if r["vx_tracking_error"] is None else f"{r['vx_tracking_error']:.3f}"
                 line = f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['forward_m']:10.3f} {r['path_m']:7.2f}"
                 print(f"{line} {r['yaw_deg']:8.1f}", flush=True)
