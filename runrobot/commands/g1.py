@@ -123,6 +123,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--resume", help="training directory (or .pt) to continue from")
     tr.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint + export period (5)")
     tr.add_argument("--start-level", type=float, default=0.0, help="initial command range share (0: stand only)")
+    tr.add_argument("--learning-rate", type=float, help="learning rate to start from, also on --resume")
+    tr.add_argument("--vx-range", type=float, nargs=2, metavar=("LO", "HI"), help="forward commands, m/s (-0.3 0.5)")
+    tr.add_argument("--vy-range", type=float, nargs=2, metavar=("LO", "HI"), help="sideways commands, m/s (-0.2 0.2)")
+    tr.add_argument("--wz-range", type=float, nargs=2, metavar=("LO", "HI"), help="yaw-rate commands, rad/s (-0.5 0.5)")
+    tr.add_argument("--zero-command-share", type=float, help="share of commands that are 'stand still' (0.25)")
+    tr.add_argument("--tracking-sigma", type=float, help="width of the velocity-tracking rewards (0.25)")
+    tr.add_argument(
+        "--reward",
+        action="append",
+        default=[],
+        metavar="TERM=WEIGHT",
+        help="replace a reward weight, e.g. tracking_ang_vel=2.0 (repeatable; see runtime/g1/training/rewards.py)",
+    )
     tr.add_argument(
         "--weld-upper-body",
         type=parse_bool,
@@ -274,6 +287,20 @@ def run_init_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_reward_overrides(items: list[str]) -> dict[str, float]:
+    """``["tracking_ang_vel=2", ...]`` -> ``{"tracking_ang_vel": 2.0}`` (term names are checked by the trainer)."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--reward wants TERM=WEIGHT (e.g. tracking_ang_vel=2.0), got {item!r}") from None
+    return out
+
+
 def run_train(args: argparse.Namespace) -> int:
     from runtime.g1.training.train import TrainConfig, train
 
@@ -291,6 +318,14 @@ def run_train(args: argparse.Namespace) -> int:
         start_level=args.start_level,
     )
     cfg.env.weld_upper_body = args.weld_upper_body
+    cfg.rewards = parse_reward_overrides(args.reward)
+    cfg.learning_rate = args.learning_rate
+    for name in ("vx_range", "vy_range", "wz_range"):
+        if getattr(args, name) is not None:
+            setattr(cfg.env, name, tuple(getattr(args, name)))
+    for name in ("zero_command_share", "tracking_sigma"):
+        if getattr(args, name) is not None:
+            setattr(cfg.env, name, getattr(args, name))
     report = train(cfg, log=lambda line: print(line, flush=True))
     print(json.dumps({"policy_dir": str(Path(args.out).expanduser()), **report}, default=str))
     return 0

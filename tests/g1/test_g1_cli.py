@@ -35,3 +35,28 @@ def test_command_line_beats_parameter_file_beats_defaults(tmp_path: Path) -> Non
     params.write_text("rat: 250\n")
     with pytest.raises(ValueError, match=r"unknown parameters \['rat'\]"):
         resolve_options(argparse.Namespace(config=str(params)), LOWCMD_DEFAULTS)
+
+
+def test_train_takes_the_walking_recipe_from_the_command_line(tmp_path: Path) -> None:
+    """``runrobot g1 train`` as a user runs it: reward weights, command ranges and sigma reach the trainer."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "policy"
+    base = [sys.executable, "-m", "runrobot", "g1", "train", "--out", str(out), "--iterations", "1"]
+    recipe = ["--envs", "2", "--steps", "4", "--reward", "tracking_ang_vel=2.0", "--reward", "feet_air_time=1.5"]
+    recipe += ["--vx-range", "0", "0.6", "--tracking-sigma", "0.1", "--zero-command-share", "0.1"]
+    recipe += ["--learning-rate", "3e-4"]
+    done = subprocess.run([*base, *recipe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "training.json").read_text())
+    assert report["reward_scales"]["tracking_ang_vel"] == 2.0 and report["reward_scales"]["feet_air_time"] == 1.5
+    assert report["reward_scales"]["tracking_lin_vel"] == 2.0  # untouched default
+    assert report["env"]["vx_range"] == [0.0, 0.6] and report["env"]["tracking_sigma"] == 0.1
+    assert report["env"]["zero_command_share"] == 0.1 and report["ppo"]["learning_rate"] == 3e-4
+
+    bad = subprocess.run([*base, "--reward", "tracking_yaw=1"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown reward term(s) ['tracking_yaw']" in bad.stderr, bad.stderr[-2000:]
+    bad = subprocess.run([*base, "--reward", "tracking_ang_vel"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--reward wants TERM=WEIGHT" in bad.stderr, bad.stderr[-2000:]

@@ -46,6 +46,8 @@ class EnvConfig:
     wz_range: tuple[float, float] = (-0.5, 0.5)
     zero_command_share: float = 0.25
     command_resample_s: float = 8.0
+    tracking_sigma: float = 0.25
+    """Width of the velocity-tracking rewards: exp(-error^2 / sigma)."""
     command_level: float = 1.0
     """Scales the command ranges (a curriculum: 0 = always stand)."""
     friction_range: tuple[float, float] = (0.5, 1.25)

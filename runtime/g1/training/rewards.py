@@ -11,7 +11,7 @@ keeps its feet planted under a walking command pays for it (stepping is otherwis
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +21,6 @@ from runtime.policies.onnx_metadata.locomotion import GAIT_PERIOD
 if TYPE_CHECKING:
     from runtime.g1.training.env import G1VelocityEnv
 
-TRACKING_SIGMA = 0.25
 BASE_HEIGHT_TARGET = 0.78
 SWING_HEIGHT = 0.08
 AIR_TIME_TARGET = 0.3
@@ -68,11 +67,11 @@ def stance_mask(env: G1VelocityEnv) -> np.ndarray:
 
 def tracking_lin_vel(env: G1VelocityEnv) -> np.ndarray:
     err = np.sum((env.commands[:, :2] - env.lin_vel[:, :2]) ** 2, axis=1)
-    return np.exp(-err / TRACKING_SIGMA)
+    return np.exp(-err / env.cfg.tracking_sigma)
 
 
 def tracking_ang_vel(env: G1VelocityEnv) -> np.ndarray:
-    return np.exp(-((env.commands[:, 2] - env.ang_vel[:, 2]) ** 2) / TRACKING_SIGMA)
+    return np.exp(-((env.commands[:, 2] - env.ang_vel[:, 2]) ** 2) / env.cfg.tracking_sigma)
 
 
 def lin_vel_z(env: G1VelocityEnv) -> np.ndarray:
@@ -145,6 +144,14 @@ TERMS: dict[str, Callable[[G1VelocityEnv], np.ndarray]] = {
     for name, fn in globals().items()
     if name in RewardScales.__dataclass_fields__ and name != "termination" and callable(fn)
 }
+
+
+def override_scales(scales: RewardScales, overrides: dict[str, float]) -> RewardScales:
+    """``scales`` with some weights replaced; unknown names raise ``ValueError`` naming the known ones."""
+    unknown = sorted(set(overrides) - set(RewardScales.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"unknown reward term(s) {unknown}; known: {sorted(RewardScales.__dataclass_fields__)}")
+    return replace(scales, **{k: float(v) for k, v in overrides.items()})
 
 
 def compute_rewards(

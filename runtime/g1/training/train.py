@@ -23,6 +23,7 @@ import torch
 from runtime.g1.training.env import EnvConfig, G1VelocityEnv
 from runtime.g1.training.export import export_policy, trained_deploy_config
 from runtime.g1.training.ppo import PPO, ActorCritic, PPOConfig, RolloutBuffer
+from runtime.g1.training.rewards import override_scales
 
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_FILE = "latest.pt"
@@ -41,6 +42,10 @@ class TrainConfig:
     start_level: float = 0.0
     level_step: float = 0.02
     level_up_share: float = 0.7
+    rewards: dict[str, float] = field(default_factory=dict)
+    """Reward weights that replace :class:`RewardScales` defaults (by term name)."""
+    learning_rate: float | None = None
+    """Learning rate to (re)start from, also after ``resume`` (default: the config's, or the checkpoint's)."""
     env: EnvConfig = field(default_factory=EnvConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
@@ -61,7 +66,10 @@ class Trainer:
         self.cfg, self.log = cfg, log
         cfg.env.num_envs = cfg.envs
         cfg.env.command_level = cfg.start_level
+        if cfg.learning_rate is not None:
+            cfg.ppo.learning_rate = cfg.learning_rate  # recorded in the report
         self.env = G1VelocityEnv(cfg.env, seed=cfg.seed)
+        self.env.scales = override_scales(self.env.scales, cfg.rewards)
         self.model = ActorCritic(self.env.num_obs, self.env.num_critic_obs, self.env.num_actions, cfg.ppo)
         self.ppo = PPO(self.model, cfg.ppo, seed=cfg.seed)
         self.buffer = RolloutBuffer(
@@ -74,6 +82,10 @@ class Trainer:
         self.out = Path(cfg.out).expanduser()
         if cfg.resume:
             self.load(checkpoint_path(cfg.resume))
+        if cfg.learning_rate is not None:
+            self.ppo.lr = cfg.learning_rate
+            for group in self.ppo.optimizer.param_groups:
+                group["lr"] = cfg.learning_rate
 
     # --- checkpoints ---------------------------------------------------------------------
 
