@@ -84,6 +84,8 @@ def evaluate(
     last = start.copy()
     errors: list[float] = []
     upright_s, forward, path, yaw = seconds, 0.0, 0.0, 0.0
+    track: list[tuple[float, float]] = []  # (forward, left) of the pelvis in the start frame, every 0.1 s
+    every = max(1, round(0.1 / dt))
     kicks = {round(t / dt): np.asarray(xy) * push for t, xy in PUSHES} if push else {}
     try:
         for k in range(round(seconds / dt)):
@@ -95,6 +97,8 @@ def evaluate(
                 break
             moved = st.base_position - start
             forward = math.cos(yaw0) * moved[0] + math.sin(yaw0) * moved[1]
+            if k % every == 0:
+                track.append((round(forward, 3), round(-math.sin(yaw0) * moved[0] + math.cos(yaw0) * moved[1], 3)))
             path += float(np.linalg.norm(st.base_position[:2] - last[:2]))
             last = st.base_position.copy()
             yaw = math.remainder(_yaw(st.base_quaternion) - yaw0, math.tau)
@@ -113,7 +117,42 @@ def evaluate(
         "forward_m": round(forward, 3),
         "path_m": round(path, 3),
         "yaw_deg": round(math.degrees(yaw), 1),
+        "track": track,
     }
+
+
+def tracks_svg(runs: list[tuple[str, dict]], title: str) -> str:
+    """Top-down pelvis tracks (start frame: forward to the right, left up), one polyline per run, 1 m grid."""
+    points = [p for _, r in runs for p in r["track"]] or [(0.0, 0.0)]
+    lo_x, hi_x = min(0.0, *(p[0] for p in points)) - 0.5, max(1.0, *(p[0] for p in points)) + 0.5
+    lo_y, hi_y = min(-0.5, *(p[1] for p in points)) - 0.5, max(0.5, *(p[1] for p in points)) + 0.5
+    scale, pad = 80.0, 30.0
+    width, height = (hi_x - lo_x) * scale + 2 * pad, (hi_y - lo_y) * scale + 2 * pad + 16 * len(runs)
+
+    def px(x: float, y: float) -> str:
+        return f"{pad + (x - lo_x) * scale:.1f},{pad + (hi_y - y) * scale:.1f}"
+
+    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}"><title>{title}</title>',
+        '<rect width="100%" height="100%" fill="#fff"/>',
+        f'<text x="{pad}" y="18" style="font:600 12px sans-serif">{title}</text>',
+    ]
+    for gx in range(math.ceil(lo_x), math.floor(hi_x) + 1):
+        out.append(f'<polyline points="{px(gx, lo_y)} {px(gx, hi_y)}" stroke="#eee" fill="none"/>')
+        out.append(
+            f'<text x="{px(gx, lo_y).split(",")[0]}" y="{pad + (hi_y - lo_y) * scale + 12:.0f}" '
+            f'style="font:10px sans-serif" text-anchor="middle">{gx} m</text>'
+        )
+    for gy in range(math.ceil(lo_y), math.floor(hi_y) + 1):
+        out.append(f'<polyline points="{px(lo_x, gy)} {px(hi_x, gy)}" stroke="#eee" fill="none"/>')
+    for i, (label, r) in enumerate(runs):
+        color = colors[i % len(colors)]
+        line = " ".join(px(x, y) for x, y in r["track"])
+        out.append(f'<polyline points="{line}" stroke="{color}" stroke-width="2" fill="none"/>')
+        y_text = pad + (hi_y - lo_y) * scale + 30 + 16 * i
+        out.append(f'<text x="{pad}" y="{y_text:.0f}" style="font:11px sans-serif" fill="{color}">{label}</text>')
+    return "\n".join([*out, "</svg>"])
 
 
 def main() -> None:
@@ -127,6 +166,7 @@ def main() -> None:
     parser.add_argument("--weld-upper-body", action="store_true", help="weld waist/arms (default: held by gains)")
     parser.add_argument("--push", type=float, default=0.0, help="pelvis kicks of this many m/s at 5, 10, 15 s")
     parser.add_argument("--json", action="store_true", help="print one JSON line per run too")
+    parser.add_argument("--svg", help="write the top-down pelvis tracks of all runs to this SVG file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="g1-eval-") as tmp:
         runs = [("stand-in", init_velocity_policy(Path(tmp) / "standin"))] if args.standin else []
@@ -139,14 +179,20 @@ def main() -> None:
         print(f"G1Sim on the ground, upper body {upper}, {args.seconds:g} s per run{pushes}{turn}")
         head = f"{'policy':<16} {'vx cmd':>6} {'upright s':>10} {'|vx-cmd|':>9} {'forward m':>10} {'path m':>7}"
         print(f"{head} {'yaw deg':>8}")
+        drawn: list[tuple[str, dict]] = []
         for name, path in runs:
             for vx in args.vx:
                 r = evaluate(path, vx, args.seconds, args.weld_upper_body, args.push, args.vy, args.wz)
                 err = "-" if r["vx_tracking_error"] is None else f"{r['vx_tracking_error']:.3f}"
                 line = f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['forward_m']:10.3f} {r['path_m']:7.2f}"
                 print(f"{line} {r['yaw_deg']:8.1f}", flush=True)
+                drawn.append((f"{name} vx {vx:g}: {r['forward_m']:.2f} m forward, yaw {r['yaw_deg']:+.0f} deg", r))
                 if args.json:
-                    print(json.dumps({"policy": str(path), **r}))
+                    print(json.dumps({"policy": str(path), **{k: v for k, v in r.items() if k != "track"}}))
+        if args.svg:
+            title = f"G1Sim pelvis tracks, {args.seconds:g} s per run, upper body {upper}{pushes}{turn}"
+            Path(args.svg).write_text(tracks_svg(drawn, title))
+            print(f"tracks: {args.svg}")
 
 
 if __name__ == "__main__":
