@@ -9,6 +9,7 @@ import pytest
 
 from runrobot.commands.g1 import LOWCMD_DEFAULTS, resolve_config_path, resolve_options, resolve_policy_dir
 from runtime import CONFIG_DIR
+from runtime.policies.unitree_velocity import load_velocity_policy
 
 
 def test_project_paths_resolve_from_another_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +48,7 @@ def test_train_takes_the_walking_recipe_from_the_command_line(tmp_path: Path) ->
     base = [sys.executable, "-m", "runrobot", "g1", "train", "--out", str(out), "--iterations", "1"]
     recipe = ["--envs", "2", "--steps", "4", "--reward", "tracking_ang_vel=2.0", "--reward", "feet_air_time=1.5"]
     recipe += ["--vx-range", "0", "0.6", "--tracking-sigma", "0.1", "--zero-command-share", "0.1"]
-    recipe += ["--learning-rate", "3e-4"]
+    recipe += ["--learning-rate", "3e-4", "--start-level", "1"]
     done = subprocess.run([*base, *recipe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "training.json").read_text())
@@ -55,6 +56,9 @@ def test_train_takes_the_walking_recipe_from_the_command_line(tmp_path: Path) ->
     assert report["reward_scales"]["tracking_lin_vel"] == 2.0  # untouched default
     assert report["env"]["vx_range"] == [0.0, 0.6] and report["env"]["tracking_sigma"] == 0.1
     assert report["env"]["zero_command_share"] == 0.1 and report["ppo"]["learning_rate"] == 3e-4
+    # max_cmd is the envelope it was trained on (vy, wz: the default ranges), so no input can ask for more.
+    policy = load_velocity_policy(out)
+    assert list(policy.max_cmd) == pytest.approx([0.6, 0.2, 0.5])
 
     bad = subprocess.run([*base, "--reward", "tracking_yaw=1"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "unknown reward term(s) ['tracking_yaw']" in bad.stderr, bad.stderr[-2000:]

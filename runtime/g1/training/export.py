@@ -22,12 +22,20 @@ CURVE_FILE = "training.svg"
 MAX_CURVE_POINTS = 200
 
 
-def trained_deploy_config(deploy: dict[str, Any], sim_dt: float, decimation: int) -> dict[str, Any]:
-    """The deploy values the policy was trained with, timing keys set to the training sim."""
+def trained_deploy_config(
+    deploy: dict[str, Any], sim_dt: float, decimation: int, command_ranges: list[tuple[float, float]] | None = None
+) -> dict[str, Any]:
+    """The deploy values the policy was trained with, timing keys set to the training sim.
+
+    ``command_ranges`` ((lo, hi) of vx, vy, wz as last trained): ``max_cmd`` becomes that envelope, so
+    sliders, sticks and ``/cmd_vel`` cannot ask the policy for more than it learned.
+    """
     config = dict(deploy)
     config["simulation_dt"] = sim_dt
     config["control_decimation"] = decimation
     config["control_dt"] = round(sim_dt * decimation, 6)
+    if command_ranges is not None:
+        config["max_cmd"] = [round(max(abs(lo), abs(hi)), 4) for lo, hi in command_ranges]
     return config
 
 
@@ -55,7 +63,8 @@ def export_policy(out_dir: str | Path, actor: nn.Module, deploy: dict[str, Any],
         f"{report.get('env_steps', 0)} env steps).\n"
         f"# Trained in MuJoCo (Menagerie G1, 12 leg actions, waist/arms {upper} at arm_waist_target); "
         "see training.json.\n"
-        "# Values: Unitree G1 deploy config (unitree_rl_gym deploy/deploy_real/configs/g1.yaml).\n"
+        "# Values: Unitree G1 deploy config (unitree_rl_gym deploy/deploy_real/configs/g1.yaml); "
+        "max_cmd: the command envelope trained on.\n"
     )
     write_policy_dir(out, module, deploy, metadata, header)
     report = {**report, "curve": downsample(report.get("curve", []))}

@@ -119,8 +119,9 @@ class Trainer:
         return ckpt / CHECKPOINT_FILE
 
     def deploy_config(self) -> dict[str, Any]:
-        e = self.cfg.env
-        return trained_deploy_config(e.deploy, e.sim_dt, e.decimation)
+        e, level = self.cfg.env, self.env.cfg.command_level
+        ranges = [(lo * level, hi * level) for lo, hi in (e.vx_range, e.vy_range, e.wz_range)]
+        return trained_deploy_config(e.deploy, e.sim_dt, e.decimation, ranges)
 
     def report(self) -> dict[str, Any]:
         env_cfg = {k: v for k, v in asdict(self.cfg.env).items() if k != "deploy"}
