@@ -132,7 +132,7 @@ def tracks_svg(runs: list[tuple[str, dict]], title: str) -> str:
     def px(x: float, y: float) -> str:
         return f"{pad + (x - lo_x) * scale:.1f},{pad + (hi_y - y) * scale:.1f}"
 
-    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+    colors = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}"><title>{title}</title>',
         '<rect width="100%" height="100%" fill="#fff"/>',
@@ -186,7 +186,9 @@ def main() -> None:
                 err = "-" if r["vx_tracking_error"] is None else f"{r['vx_tracking_error']:.3f}"
                 line = f"{name:<16} {vx:6.2f} {r['upright_s']:10.2f} {err:>9} {r['forward_m']:10.3f} {r['path_m']:7.2f}"
                 print(f"{line} {r['yaw_deg']:8.1f}", flush=True)
-                drawn.append((f"{name} vx {vx:g}: {r['forward_m']:.2f} m forward, yaw {r['yaw_deg']:+.0f} deg", r))
+                fell = f", FELL at {r['upright_s']:.2f} s" if r["fell"] else ""
+                label = f"{name} vx {vx:g}: {r['forward_m']:.2f} m forward, yaw {r['yaw_deg']:+.0f} deg{fell}"
+                drawn.append((label, r))
                 if args.json:
                     print(json.dumps({"policy": str(path), **{k: v for k, v in r.items() if k != "track"}}))
         if args.svg:

@@ -74,7 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lc.add_argument(
         "--policy",
         required=True,
-        help="velocity policy directory (policy.onnx + deploy.yaml), e.g. config/g1/trained_policy (standing)",
+        help="velocity policy directory (policy.onnx + deploy.yaml), e.g. config/g1/trained_policy (stands and walks)",
     )
     lc.add_argument("--config", help="YAML parameter file (e.g. config/g1/lowcmd.yaml)")
     lc.add_argument("--rate", type=float, help="LowCmd publish rate, Hz (500)")
