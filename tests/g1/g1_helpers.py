@@ -222,9 +222,13 @@ class G1Recorder:
 
 
 def damping_latency(rec: G1Recorder, fault_t: float, timeout: float = 3.0) -> tuple[float, LowCmdSample]:
-    """Seconds from ``fault_t`` to the first damping LowCmd received at or after it (AssertionError if none)."""
+    """Seconds from ``fault_t`` until the node SENT the first damping LowCmd seen after it (its DDS source timestamp).
+
+    The send time, not this process's receipt: delivery into a test process that a loaded 2-core box may not
+    schedule for a few ms says nothing about the node (``first.t - fault_t`` is that, for reports).
+    """
     first = wait_until(lambda: rec.first_damping_after(fault_t - 0.002), timeout, "a damping LowCmd on /lowcmd")
-    return first.t - fault_t, first
+    return first.t_sent - fault_t, first
 
 
 # =========================================================================== fault-injection policy
