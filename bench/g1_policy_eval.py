@@ -33,8 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from runtime.g1.orientation import quat_to_rpy  # noqa: E402
 from runtime.g1.training.env import training_pose  # noqa: E402
 from runtime.g1.velocity_policy_init import init_velocity_policy  # noqa: E402
+from runtime.policies.onnx_metadata.locomotion import projected_gravity  # noqa: E402
 from runtime.policies.unitree_velocity import G1_NUM_MOTORS, load_velocity_policy  # noqa: E402
 from runtime.sim.g1_sim import G1Sim  # noqa: E402
 
@@ -43,18 +45,8 @@ MAX_TILT_GZ = -0.7
 SETTLE_S = 1.0
 
 
-def _gravity_z(quat: np.ndarray) -> float:
-    w, x, y, z = quat / np.linalg.norm(quat)
-    return 1.0 - 2.0 * (w * w + z * z)
-
-
-def _yaw(quat: np.ndarray) -> float:
-    w, x, y, z = quat
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
 def _heading_velocity(quat: np.ndarray, vel_world: np.ndarray) -> float:
-    yaw = _yaw(quat)
+    yaw = quat_to_rpy(quat)[2]
     return float(math.cos(yaw) * vel_world[0] + math.sin(yaw) * vel_world[1])
 
 
@@ -80,7 +72,7 @@ def evaluate(
     zeros = np.zeros(G1_NUM_MOTORS)
     cmd = (vx, vy, wz)
     first = sim.state()
-    start, yaw0 = first.base_position.copy(), _yaw(first.base_quaternion)
+    start, yaw0 = first.base_position.copy(), quat_to_rpy(first.base_quaternion)[2]
     last = start.copy()
     errors: list[float] = []
     upright_s, forward, path, yaw = seconds, 0.0, 0.0, 0.0
@@ -92,7 +84,7 @@ def evaluate(
             if k in kicks:
                 sim.data.qvel[:2] += kicks[k]  # the free joint's linear velocity (world frame)
             st = sim.state()
-            if st.base_position[2] < MIN_HEIGHT or _gravity_z(st.base_quaternion) > MAX_TILT_GZ:
+            if st.base_position[2] < MIN_HEIGHT or projected_gravity(st.base_quaternion)[2] > MAX_TILT_GZ:
                 upright_s = k * dt
                 break
             moved = st.base_position - start
@@ -101,7 +93,7 @@ def evaluate(
                 track.append((round(forward, 3), round(-math.sin(yaw0) * moved[0] + math.cos(yaw0) * moved[1], 3)))
             path += float(np.linalg.norm(st.base_position[:2] - last[:2]))
             last = st.base_position.copy()
-            yaw = math.remainder(_yaw(st.base_quaternion) - yaw0, math.tau)
+            yaw = math.remainder(quat_to_rpy(st.base_quaternion)[2] - yaw0, math.tau)
             if k * dt >= SETTLE_S:
                 errors.append(abs(_heading_velocity(st.base_quaternion, st.base_linear_velocity) - vx))
             out = policy.step(st.q[:G1_NUM_MOTORS], st.dq[:G1_NUM_MOTORS], st.quaternion, st.gyroscope, cmd, k * dt)

@@ -269,10 +269,6 @@ def _stand_in_header(seed: int, recurrent: bool) -> str:
     )
 
 
-def _yaml_text(config: dict[str, Any], seed: int, recurrent: bool) -> str:
-    return yaml_text(config, _stand_in_header(seed, recurrent))
-
-
 def export_onnx(module: nn.Module) -> bytes:
     """ONNX bytes for ``module``: torch's exporter, else the same graph built with ``onnx.helper``."""
     try:

@@ -34,6 +34,7 @@ from std_msgs.msg import Empty, String
 from unitree_hg.msg import LowCmd, LowState
 
 from runtime.deadline_loop import request_realtime_priority
+from runtime.g1.orientation import quat_to_rpy
 from runtime.rolling_stats import RollingStats
 from runtime.ros.g1_lowcmd_node import (
     GIL_SWITCH_S,
@@ -58,7 +59,6 @@ from runtime.ros.g1_messages import (
     lowcmd_cdr_to_struct,
     lowcmd_record_crc_ok,
     motors_from_lowcmd_record,
-    quat_to_rpy,
     remote_from_json,
 )
 

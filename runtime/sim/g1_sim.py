@@ -78,8 +78,6 @@ class _Command(NamedTuple):
     kd: np.ndarray
 
 
-
-
 class G1Sim(RealTimeSim):
     """MuJoCo G1 driven by motor commands (35 ``LowCmd`` slots, motor order).
 

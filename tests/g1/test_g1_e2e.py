@@ -30,6 +30,7 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,20 @@ def _stop_all(procs: list[RunrobotProcess]) -> None:
         proc.stop()
 
 
+@contextlib.contextmanager
+def g1_stack(domain: int) -> Iterator[tuple[G1Recorder, list[RunrobotProcess]]]:
+    """A recorder and the processes a test starts: a failed assertion carries their logs; all stop at the end."""
+    rec = G1Recorder(domain)
+    procs: list[RunrobotProcess] = []
+    try:
+        yield rec, procs
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_diagnose(procs, rec)}") from None
+    finally:
+        _stop_all(procs)
+        rec.shutdown()
+
+
 class Scenario:
     """The running stack and the fault latencies measured so far."""
 
@@ -156,9 +171,7 @@ class Scenario:
 
 def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, policy_dir: Path) -> None:
     env = _env(ros_domain)
-    rec = G1Recorder(ros_domain)
-    procs: list[RunrobotProcess] = []
-    try:
+    with g1_stack(ros_domain) as (rec, procs):
         serve = ServeProcess(env, tmp_path / "data", tmp_path / "serve.log")
         procs.append(serve)
         serve.wait_healthy()
@@ -304,11 +317,6 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
             budget = BUDGET_S + (PERIOD_S if name.startswith("remote") else 0.0)
             assert latency <= budget, f"{name}: damping {latency * 1e3:.2f} ms after the fault (budget {budget * 1e3})"
         assert all(c.crc_ok for c in rec.lowcmds), "a LowCmd went out with a wrong CRC"
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_diagnose(procs, rec)}") from None
-    finally:
-        _stop_all(procs)
-        rec.shutdown()
 
 
 def inject_nan_lowstate(rec: G1Recorder) -> float:
@@ -346,9 +354,7 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
     from runtime.ros.g1_messages import CONTROL_QOS, LOWCMD_TOPIC, LOWLEVEL_QOS, SIM_RELEASE_TOPIC
 
     env = _env(ros_domain)
-    rec = G1Recorder(ros_domain)
-    procs: list[RunrobotProcess] = []
-    try:
+    with g1_stack(ros_domain) as (rec, procs):
         procs.append(_sim(env, tmp_path / "sim.log", "--freeze"))
         # Stale /lowstate is the scenario's to test; a machine-wide stall must not damp this one before it starts.
         procs.append(_lowcmd(policy_dir, env, tmp_path / "lowcmd.log", "--lowstate-timeout", "0.5"))
@@ -400,8 +406,3 @@ def test_g1_second_publisher_blocks_start_and_bad_crc_is_rejected(
         assert status["state"] == "DAMPING"
         bad = [c for c in rec.lowcmds if not c.crc_ok]
         assert len(bad) <= 5 and all(c.crc == msg.crc for c in bad), "the node sent a LowCmd with a wrong CRC"
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_diagnose(procs, rec)}") from None
-    finally:
-        _stop_all(procs)
-        rec.shutdown()

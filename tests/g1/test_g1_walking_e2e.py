@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from runtime.g1.orientation import quat_to_rpy
 from tests.e2e.ros_helpers import RunrobotProcess, wait_until
 from tests.g1.g1_helpers import G1Recorder
-from tests.g1.test_g1_e2e import _diagnose, _env, _stop_all
+from tests.g1.test_g1_e2e import _env, g1_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +36,9 @@ MAX_YAW_DEG = 45.0
 
 
 def _pose(rec: G1Recorder) -> tuple[np.ndarray, float]:
+    """Pelvis position and yaw (rad) from the sim's ground truth."""
     p, q = rec.pose.pose.position, rec.pose.pose.orientation
-    yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z))
-    return np.array([p.x, p.y, p.z]), yaw
+    return np.array([p.x, p.y, p.z]), float(quat_to_rpy([q.w, q.x, q.y, q.z])[2])
 
 
 def test_trained_policy_walks_on_command_and_damping_lets_it_sink(ros_domain: int, tmp_path: Path) -> None:
@@ -48,9 +49,7 @@ def test_trained_policy_walks_on_command_and_damping_lets_it_sink(ros_domain: in
 
     welded = json.loads((SHIPPED / "training.json").read_text())["env"]["weld_upper_body"]
     env = _env(ros_domain)
-    rec = G1Recorder(ros_domain)
-    procs: list[RunrobotProcess] = []
-    try:
+    with g1_stack(ros_domain) as (rec, procs):
         sim_args = ["g1", "sim", "--freeze", *(["--weld-upper-body"] if welded else [])]
         procs.append(RunrobotProcess("g1 sim", sim_args, env, tmp_path / "sim.log"))
         # Stale /lowstate keeps its 50 ms test in test_g1_e2e; here a machine-wide stall must not damp the node.
@@ -109,8 +108,3 @@ def test_trained_policy_walks_on_command_and_damping_lets_it_sink(ros_domain: in
         rec.wait_state("DAMPING", 3)
         wait_until(lambda: float(rec.pose.pose.position.z) < 0.5, 6, "the damped robot to sink")
         assert all(c.crc_ok for c in rec.lowcmds), "a LowCmd went out with a wrong CRC"
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_diagnose(procs, rec)}") from None
-    finally:
-        _stop_all(procs)
-        rec.shutdown()
