@@ -33,7 +33,7 @@ extras=""
 stamp=".venv/.runrobot-installed$( [[ $want_test == 1 ]] && echo -test )-$(cat setup.py scripts/setup_env.sh | sha1sum | cut -c1-12)"
 if [[ ! -f "$stamp" ]]; then
   echo "setup: installing runrobot$extras and its dependencies (lerobot brings torch; first run downloads ~3 GB)"
-  .venv/bin/python -m pip install --upgrade pip wheel setuptools
+  .venv/bin/python -m pip install --upgrade pip wheel "setuptools<82"  # torch and lerobot pin setuptools<82
   .venv/bin/python -m pip install -e ".$extras"
   # SO-101 MJCF + meshes (Apache-2.0). The package pins mujoco<4 for its gym env, which runrobot
   # does not import: only its asset files are used, so it is installed without dependencies.
