@@ -52,6 +52,7 @@ class LowStateSampleRx:
     t_sent: float
     tick: int
     q: np.ndarray
+    buttons: int  # the remote's button bits in ``wireless_remote``
     raw: bytes  # the serialized message (for re-publishing a modified copy)
 
 
@@ -148,13 +149,15 @@ class G1Recorder:
                 gc.freeze()  # recorded samples stay alive anyway: keep collections from rescanning them
 
     def _on_lowstate(self, raw: bytes, info: Any) -> None:
+        from runtime.g1.remote import parse_wireless_remote
         from runtime.ros.g1_messages import lowstate_cdr_to_struct
 
         t, t_sent = self._mono(info["received_timestamp"]), self._mono(info["source_timestamp"])
         rec = lowstate_cdr_to_struct(raw)
         q = rec["motor_state"]["q"][:29].astype(np.float64)
+        buttons = parse_wireless_remote(rec["wireless_remote"]).buttons
         with self._lock:
-            self.lowstates.append(LowStateSampleRx(t, t_sent, int(rec["tick"]), q, bytes(raw)))
+            self.lowstates.append(LowStateSampleRx(t, t_sent, int(rec["tick"]), q, buttons, bytes(raw)))
             if len(self.lowstates) > 20000:  # bounded: ~40 s at 500 Hz
                 del self.lowstates[:10000]
 
@@ -176,6 +179,11 @@ class G1Recorder:
     def last_lowstate(self) -> LowStateSampleRx | None:
         with self._lock:
             return self.lowstates[-1] if self.lowstates else None
+
+    def first_lowstate_holding(self, button: Any, t: float) -> LowStateSampleRx | None:
+        """The first LowState sent at or after ``t`` with ``button`` (a :class:`runtime.g1.remote.Button`) held."""
+        with self._lock:
+            return next((s for s in self.lowstates if s.t_sent >= t and s.buttons & button.mask), None)
 
     def first_damping_after(self, t: float) -> LowCmdSample | None:
         return next((c for c in self.cmds_since(t) if c.damping), None)

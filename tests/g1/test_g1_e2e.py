@@ -16,11 +16,17 @@ Fault-to-damping latency: measured from the fault to the moment the node sent th
 LowCmd (kp == 0, kd == 8; its DDS source timestamp), on one clock (CLOCK_MONOTONIC, shared by all
 processes); the time it reached the test process is reported beside it. The fault instant is the
 test's own action where it has one (publishing a request / a NaN LowState, the last LowState before
-SIGSTOP + 50 ms) and the node's recorded detection otherwise (policy faults; plus the age the node
+SIGSTOP + 50 ms), the sim sending the first LowState that carries the remote's SELECT (as a real robot's
+button arrives) and the node's recorded detection otherwise (policy faults; plus the age the node
 measured past the 2-period limit). Budget: one control period (2 ms: the publish loop acts on its
 next tick) + 1 ms (loop wake-up p99 under load and packing) + 2 ms (DDS delivery of an external fault
-into the node) = 5 ms; the remote path adds one sim period (the remote rides in the next LowState).
+into the node) = 5 ms.
 ``G1_FAULT_BUDGET_MS`` overrides the 5 ms on slower machines.
+
+Each stop path must end in a DAMPING transition of its own (the expected source, or the expected safety
+kind) after the fault was injected. A damping the test did not cause (a watchdog of the node tripped
+by a stall of a loaded 2-core box, which the node rightly damps for) retries that path, at most
+``ATTEMPTS`` times in all; the retries are printed.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +48,12 @@ from tests.g1.g1_helpers import G1Recorder, damping_latency, fault_injection_pol
 
 pytestmark = pytest.mark.e2e
 
-PERIOD_S = 0.002
 BUDGET_S = float(os.environ.get("G1_FAULT_BUDGET_MS", "5")) / 1e3
 MOVE_TIME_S = 1.0
 POSE_TOLERANCE_RAD = 0.05
 STALE_LIMIT_S = 0.05
 POLICY_LIMIT_S = 0.04  # 2 periods of 20 ms
+ATTEMPTS = 3  # per stop path: a damping the test did not cause (a stalled 2-core box) retries it
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +126,10 @@ def g1_stack(domain: int) -> Iterator[tuple[G1Recorder, list[RunrobotProcess]]]:
         rec.shutdown()
 
 
+class Spurious(Exception):
+    """The node damped for a reason the test did not cause (a watchdog tripped by a machine stall)."""
+
+
 class Scenario:
     """The running stack and the fault latencies measured so far."""
 
@@ -128,6 +138,7 @@ class Scenario:
         self.latencies: dict[str, float] = {}  # asserted against the budget
         self.info: dict[str, float] = {}  # reported only (paths through HTTP)
         self.received: dict[str, float] = {}  # fault -> damping LowCmd received by the test process, reported
+        self.retries: list[str] = []  # stop paths retried after a damping the test did not cause
 
     def g1(self) -> dict[str, Any]:
         return self.serve.call("GET", "/g1")
@@ -140,15 +151,85 @@ class Scenario:
             proc.check_alive()
         return self.rec.wait_state(state, timeout)
 
-    def recover(self) -> None:
-        """DAMPING -> MOVE_TO_DEFAULT -> HOLD_DEFAULT -> RUN through the sidecar."""
-        assert self.post("/g1/default")["state"] == "MOVE_TO_DEFAULT"
-        self.wait_state("HOLD_DEFAULT", 5 * MOVE_TIME_S + 5)
-        assert self.post("/g1/run")["state"] == "RUN"
+    def since(self, t0: float) -> list[dict[str, Any]]:
+        """The node's transitions at or after ``t0`` (its status carries the history, on the shared clock)."""
+        return [tr for tr in (self.rec.status or {}).get("transitions", []) if tr["t"] >= t0]
+
+    def reach(self, state: str, t0: float, timeout: float) -> None:
+        """Wait until the node enters ``state`` after ``t0``; :class:`Spurious` if it damps first."""
+
+        def entered() -> bool:
+            for tr in self.since(t0):
+                if tr["to_state"] == "DAMPING":
+                    raise Spurious(f"on the way to {state}: {tr['reason'] or tr['trigger']} ({tr['source']})")
+                if tr["to_state"] == state:
+                    return True
+            return False
+
+        for proc in (self.lowcmd, self.sim):
+            proc.check_alive()
+        wait_until(entered, timeout, f"G1 state {state} (now {self.rec.status and self.rec.status['state']})")
+
+    def running(self, t0: float) -> None:
+        """RUN with policy output, and no damping since ``t0`` (:class:`Spurious` otherwise)."""
+        self.reach("RUN", t0, 3)
         self.rec.wait_status(
-            lambda s: s["state"] == "RUN" and s["policy_output_age_s"] is not None, 5, "policy output in RUN"
+            lambda s: s["state"] != "RUN" or s["policy_output_age_s"] is not None, 5, "policy output in RUN"
         )
         time.sleep(0.1)
+        self.reach("RUN", t0, 1)
+
+    def recover(self) -> None:
+        """DAMPING -> MOVE_TO_DEFAULT -> HOLD_DEFAULT -> RUN through the sidecar."""
+        t0 = time.monotonic()
+        assert self.post("/g1/default")["state"] == "MOVE_TO_DEFAULT"
+        self.reach("HOLD_DEFAULT", t0, 5 * MOVE_TIME_S + 5)
+        assert self.post("/g1/run")["state"] == "RUN"
+        self.running(t0)
+
+    def retrying(self, name: str, step: Callable[[], Any]) -> Any:
+        """``step()``, again (up to ``ATTEMPTS`` times) while it raises :class:`Spurious`; retries are reported."""
+        for _ in range(ATTEMPTS):
+            try:
+                return step()
+            except Spurious as exc:
+                self.retries.append(f"{name}: {exc}")
+        raise AssertionError(f"{name}: {ATTEMPTS} attempts, something else damped first each time: {self.retries}")
+
+    def stop_path(
+        self,
+        name: str,
+        inject: Callable[[], float | None],
+        expect: Callable[[dict[str, Any]], bool],
+        recover: Callable[[], None] | None = None,
+        first_recover: Callable[[], None] | None = None,
+    ) -> tuple[dict[str, Any], float | None]:
+        """From RUN (``recover``, default :meth:`recover`), inject a fault; the damping transition and the fault time.
+
+        The transition must be the first damping after the injection began, not before the fault time ``inject``
+        returns (None: the node's detection is the instant), and match ``expect``. A damping the
+        test did not cause (a watchdog tripped by a stall of the loaded machine, logged by the node) retries the
+        path (:meth:`retrying`). ``first_recover`` replaces ``recover`` on the first attempt.
+        """
+        attempts = iter([first_recover] if first_recover else [])
+
+        def attempt() -> tuple[dict[str, Any], float | None]:
+            next(attempts, recover or self.recover)()
+            t0 = time.monotonic()
+            fault_t = inject()
+            try:
+                tr = wait_until(lambda: next((t for t in self.since(t0) if t["to_state"] == "DAMPING"), None), 3, name)
+            except AssertionError:
+                if (self.rec.status or {}).get("state") == "DAMPING":  # damped before the fault: a no-op
+                    raise Spurious("already DAMPING when the fault came") from None
+                raise
+            if not expect(tr):
+                raise Spurious(f"damped by {tr['reason'] or tr['trigger']} ({tr['source']})")
+            if fault_t is not None and tr["t"] < fault_t - 0.002:  # before the fault it is timed from: not its doing
+                raise Spurious(f"damped {(fault_t - tr['t']) * 1e3:.1f} ms before the fault: {tr['reason']}")
+            return tr, fault_t
+
+        return self.retrying(name, attempt)
 
     def damped(self, name: str, fault_t: float, kind: str | None, check: bool = True) -> dict[str, Any]:
         """Record the latency from ``fault_t`` to the first damping LowCmd; check the state and event."""
@@ -214,11 +295,17 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
         # start -> MOVE_TO_DEFAULT -> HOLD_DEFAULT at the default pose.
         assert s.post("/g1/start")["state"] == "MOVE_TO_DEFAULT"
         s.wait_state("HOLD_DEFAULT", 5 * MOVE_TIME_S + 5)
-        time.sleep(0.3)
         from runtime.policies.unitree_velocity import load_velocity_policy
 
         default_q = load_velocity_policy(policy_dir).default_targets().q
-        error = np.abs(rec.last_lowstate().q - default_q)
+
+        def pose_error() -> np.ndarray:
+            return np.abs(rec.last_lowstate().q - default_q)
+
+        with contextlib.suppress(AssertionError):  # settling: a loaded machine slows the sim's real time
+            wait_until(lambda: pose_error().max() < POSE_TOLERANCE_RAD, 3, "the default pose")
+        error = pose_error()
+        print(f"\nG1 default pose error after HOLD_DEFAULT: max {error.max():.4f} rad (motor {error.argmax()})")
         assert error.max() < POSE_TOLERANCE_RAD, f"pose error {error.max():.3f} rad at motor {error.argmax()}"
         assert np.allclose(rec.lowcmds[-1].q, default_q, atol=1e-5)
 
@@ -237,56 +324,76 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
         rec.wait_status(lambda st: st["velocity_command"] == [0.0, 0.0, 0.0], 3, "sticks released -> 0")
         rec.wait_status(lambda st: st["counters"]["policy_steps"] > 25, 3, "policy steps in RUN")
 
+        # Every stop path starts from RUN and must end in DAMPING for its own reason (``stop_path``).
+        def source_is(source: str) -> Callable[[dict[str, Any]], bool]:
+            return lambda tr: tr["source"] == source
+
+        def safety(kind: str, word: str = "") -> Callable[[dict[str, Any]], bool]:
+            return lambda tr: tr["source"] == "safety" and tr["reason"].startswith(kind) and word in tr["reason"]
+
         # 1. the sidecar: POST /g1/damp (fault instant: the node's transition, on the shared clock).
-        t_post = time.monotonic()
-        assert s.post("/g1/damp")["state"] == "DAMPING"
-        status = s.damped("sidecar POST /g1/damp (HTTP included)", t_post, None, check=False)
-        transition = status["transitions"][-1]
-        assert transition["to_state"] == "DAMPING" and transition["source"] == "topic"
+        def post_damp() -> float:
+            t = time.monotonic()
+            assert s.post("/g1/damp")["state"] == "DAMPING"
+            return t
+
+        # The first attempt starts in RUN (above).
+        transition, t_post = s.stop_path("sidecar", post_damp, source_is("topic"), first_recover=lambda: None)
+        s.damped("sidecar POST /g1/damp (HTTP included)", t_post, None, check=False)
         s.latencies["sidecar POST /g1/damp"] = damping_latency(rec, transition["t"])[0]
 
         # 2. the /g1/request topic.
-        s.recover()
-        s.damped("/g1/request damp", rec.request("damp"), None)
+        _, fault_t = s.stop_path("/g1/request", lambda: rec.request("damp"), source_is("topic"))
+        s.damped("/g1/request damp", fault_t, None)
 
-        # 3. the remote: START (-> default), A (-> run), SELECT (-> damp), through the sim's LowState.
-        rec.press("start")
-        s.wait_state("HOLD_DEFAULT", 5 * MOVE_TIME_S + 5)
-        rec.press("a")
-        s.wait_state("RUN", 3)
-        time.sleep(0.1)
-        s.damped("remote SELECT", rec.press("select"), None)
+        # 3. the remote: START (-> default), A (-> run), SELECT (-> damp), through the sim's LowState. The fault
+        # instant is the sim sending the LowState that carries SELECT, as on the robot; the press reaching the
+        # sim (its next 2 ms LowState) is reported beside it.
+        from runtime.g1.remote import Button
+
+        def remote_recover() -> None:
+            t0 = rec.press("start")
+            s.reach("HOLD_DEFAULT", t0, 5 * MOVE_TIME_S + 5)
+            rec.press("a")
+            s.running(t0)
+
+        def select() -> float:
+            t_press = rec.press("select")
+            carrier = wait_until(lambda: rec.first_lowstate_holding(Button.SELECT, t_press), 3, "LowState with SELECT")
+            s.info["remote SELECT press -> LowState sent"] = carrier.t_sent - t_press
+            return carrier.t_sent
+
+        _, fault_t = s.stop_path("remote", select, source_is("remote"), recover=remote_recover)
+        s.damped("remote SELECT", fault_t, None)
         assert [t["source"] for t in s.g1()["transitions"][-5:]].count("remote") == 3
 
         # 4. stale /lowstate: the sim stops (SIGSTOP) -> DAMPING 50 ms after its last LowState.
-        s.recover()
-        os.kill(sim.pid, signal.SIGSTOP)
-        try:
-            time.sleep(0.3)
-            last = rec.last_lowstate()
-        finally:
-            os.kill(sim.pid, signal.SIGCONT)
-        s.damped("stale /lowstate", last.t + STALE_LIMIT_S, "stale_lowstate")
-        wait_until(lambda: time.monotonic() - rec.last_lowstate().t < 0.01, 5, "LowStates again after SIGCONT")
+        def stop_sim() -> float:
+            os.kill(sim.pid, signal.SIGSTOP)
+            try:
+                time.sleep(0.3)
+                return rec.last_lowstate().t + STALE_LIMIT_S
+            finally:
+                os.kill(sim.pid, signal.SIGCONT)
+
+        _, fault_t = s.stop_path("stale /lowstate", stop_sim, safety("stale_lowstate"))
+        s.damped("stale /lowstate", fault_t, "stale_lowstate")
+        t_resumed = time.monotonic()
+        wait_until(lambda: rec.last_lowstate().t_sent > t_resumed, 5, "LowStates again after SIGCONT")
 
         # 5. a NaN LowState (one message from the test; the sim's own keep coming).
-        s.recover()
-        fault_t = inject_nan_lowstate(rec)
-        status = s.damped("NaN in /lowstate", fault_t, "non_finite")
-        assert "/lowstate" in status["last_safety_event"]["detail"]
+        _, fault_t = s.stop_path("NaN /lowstate", lambda: inject_nan_lowstate(rec), safety("non_finite", "/lowstate"))
+        s.damped("NaN in /lowstate", fault_t, "non_finite")
 
-        # 6. NaN policy output (the fault-injection policy, |wz| >= 1.5).
-        s.recover()
-        s.post("/g1/cmd_vel", {"wz": 1.57})
-        status = s.wait_state("DAMPING", 3)
-        event = status["last_safety_event"]
+        # 6. NaN policy output (the fault-injection policy, |wz| >= 1.5): the node's detection is the instant.
+        s.stop_path("NaN policy", lambda: s.post("/g1/cmd_vel", {"wz": 1.57}) and None, safety("non_finite", "policy"))
+        event = s.wait_state("DAMPING", 3)["last_safety_event"]
         assert event["kind"] == "non_finite" and "policy" in event["detail"], event
         s.damped("NaN policy output", event["t"], "non_finite")
 
         # 7. missing policy output (the policy hangs ~1 s for |vy| >= 0.45): damped 2 periods after the last output.
-        s.recover()
         skipped = rec.status["loop"]["policy"]["skipped_ticks"]
-        s.post("/g1/cmd_vel", {"vy": 0.5})
+        s.stop_path("missing policy", lambda: s.post("/g1/cmd_vel", {"vy": 0.5}) and None, safety("policy_timeout"))
         status = rec.wait_status(
             lambda st: (st.get("last_safety_event") or {}).get("kind") == "policy_timeout", 3, "policy_timeout"
         )
@@ -297,7 +404,7 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
         rec.wait_status(lambda st: st["loop"]["policy"]["skipped_ticks"] > skipped, 10, "the hung policy step back")
 
         # SIGINT: the node damps before it exits.
-        s.recover()
+        s.retrying("recover before SIGINT", s.recover)
         t_sigint = time.monotonic()
         assert lowcmd.stop(signal.SIGINT) == 0, lowcmd.log()
         time.sleep(0.1)
@@ -313,9 +420,11 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
         print(f"\nG1 fault -> first damping LowCmd sent (budget {BUDGET_S * 1e3:.1f} ms): {report}")
         report = ", ".join(f"{k}: {v * 1e3:.2f} ms" for k, v in s.received.items())
         print(f"G1 fault -> first damping LowCmd received by the test: {report}")
+        print(f"G1 stop paths retried after a damping the test did not cause: {s.retries or 'none'}")
         for name, latency in s.latencies.items():
-            budget = BUDGET_S + (PERIOD_S if name.startswith("remote") else 0.0)
-            assert latency <= budget, f"{name}: damping {latency * 1e3:.2f} ms after the fault (budget {budget * 1e3})"
+            assert latency <= BUDGET_S, (
+                f"{name}: damped {latency * 1e3:.2f} ms after the fault (budget {BUDGET_S * 1e3} ms)"
+            )
         assert all(c.crc_ok for c in rec.lowcmds), "a LowCmd went out with a wrong CRC"
 
 
