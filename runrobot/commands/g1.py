@@ -45,6 +45,7 @@ SIM_DEFAULTS: dict[str, Any] = {
     "rate": 500.0,
     "status_rate": 10.0,
     "pose_rate": 50.0,
+    "max_catch_up": 0.02,
     "duration": 0.0,
 }
 
@@ -104,6 +105,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--rate", type=float, help="LowState rate, Hz (500)")
     sim.add_argument("--status-rate", type=float, help="/g1/sim/status rate, Hz (10)")
     sim.add_argument("--pose-rate", type=float, help="/g1/sim/pose rate, Hz (50)")
+    sim.add_argument("--max-catch-up", type=float, help="physics made up after a stall, s (0.02); beyond, it pauses")
     sim.add_argument("--duration", type=float, help="seconds (0 = until Ctrl-C)")
     sim.set_defaults(func=run_sim)
 

@@ -70,8 +70,8 @@ SIM_MODE_MACHINE = 5
 
 
 def build_sim(opts: dict[str, Any]) -> Any:
-    """A :class:`G1Sim` from the ``runrobot g1 sim`` options (model, fixed_base, weld_upper_body, freeze, rate)."""
-    from runtime.sim.g1_sim import G1Sim
+    """A :class:`G1Sim` from the ``runrobot g1 sim`` options (model, base, weld, freeze, rate, max_catch_up)."""
+    from runtime.sim.g1_sim import MAX_CATCH_UP_S, G1Sim
 
     return G1Sim(
         opts.get("model") or None,
@@ -79,6 +79,7 @@ def build_sim(opts: dict[str, Any]) -> Any:
         weld_upper_body=bool(opts.get("weld_upper_body")),
         freeze=bool(opts.get("freeze")),
         state_rate_hz=float(opts.get("rate") or 500.0),
+        max_catch_up_s=float(opts.get("max_catch_up") or MAX_CATCH_UP_S),
     )
 
 

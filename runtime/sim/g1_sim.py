@@ -34,6 +34,7 @@ from runtime.sim.g1_model import G1_DOF, G1Model, build_g1_model
 from runtime.sim.realtime import RealTimeSim, RealTimeStepper
 
 _SPIN_S = 0.0002  # busy-wait before each deadline (DeadlineLoop's default 1 ms would burn half a core)
+MAX_CATCH_UP_S = 0.02  # a longer stall of the sim pauses its world instead of running it open-loop to catch up
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class G1Sim(RealTimeSim):
     ``initial_q``, ``base_height``). ``freeze``: hold the initial pose, physics not stepping,
     until :meth:`release`. ``state_rate_hz``: how often the runner calls ``on_state`` (None:
     every physics step). ``timestep``: physics step in seconds (default: the model's).
-    :meth:`step` while frozen moves only the tick.
+    :meth:`step` while frozen moves only the tick. ``max_catch_up_s``: physics the runner makes up
+    after a late tick (a stall of the simulator, not of the robot, so beyond this the world pauses:
+    catching up 60 ms on the last command topples a walking robot; the backlog is dropped and counted).
     """
 
     def __init__(
@@ -101,7 +104,10 @@ class G1Sim(RealTimeSim):
         state_rate_hz: float | None = 500.0,
         on_state: StateCallback | None = None,
         timestep: float | None = None,
+        max_catch_up_s: float = MAX_CATCH_UP_S,
     ) -> None:
+        if max_catch_up_s <= 0:
+            raise ValueError("max_catch_up_s must be > 0")
         self.g1: G1Model = build_g1_model(
             model_xml,
             fixed_base=fixed_base,
@@ -141,6 +147,7 @@ class G1Sim(RealTimeSim):
             name="g1-sim",
             after_tick=self._publish_state,
             spin_s=_SPIN_S,
+            max_batch_s=max_catch_up_s,
         )
         self._next_publish = 0.0
         self.reset()

@@ -50,7 +50,8 @@ def gravity_torque(sim: G1Sim, q: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def gantry() -> Iterator[G1Sim]:
-    with G1Sim(fixed_base=True) as sim:
+    # 0.1 s of catch-up: the real-time test below counts every dropped step as a failure to keep up
+    with G1Sim(fixed_base=True, max_catch_up_s=0.1) as sim:
         yield sim
 
 
@@ -305,3 +306,28 @@ def test_state_rate_decimates_the_callback() -> None:
     assert 0.8 * 60 < len(published) <= 61, stats
     assert set(published) == {0.0}  # frozen: time stands still, states keep coming
     assert frozen_ticks >= 500 and stats["physics_steps"] == 0
+
+
+def test_a_stall_of_the_sim_pauses_its_world_instead_of_catching_up() -> None:
+    """60 ms stalled in the runner: 20 ms of physics made up (the default), the other 40 ms dropped, counted."""
+    stalled: list[float] = []
+
+    def on_state(state: G1State) -> None:
+        if not stalled and state.sim_time > 0.1:
+            stalled.append(state.sim_time)
+            time.sleep(0.06)
+
+    with pytest.raises(ValueError, match="max_catch_up_s"):
+        G1Sim(fixed_base=True, max_catch_up_s=0.0)
+    with G1Sim(fixed_base=True, weld_upper_body=True) as sim:
+        t0 = time.monotonic()
+        sim.start(on_state)
+        try:
+            time.sleep(0.5)
+        finally:
+            sim.stop()
+        wall, stats = time.monotonic() - t0, sim.stats()
+        behind = wall - sim.data.time
+    assert stalled, "the stall never happened"
+    assert stats["dropped_steps"] >= 15, stats  # 40 ms = 20 steps of 2 ms (a late wake-up adds to it)
+    assert behind >= 0.03, f"sim time {sim.data.time:.3f} s after {wall:.3f} s of wall time"
