@@ -79,7 +79,7 @@ def build_sim(opts: dict[str, Any]) -> Any:
         weld_upper_body=bool(opts.get("weld_upper_body")),
         freeze=bool(opts.get("freeze")),
         state_rate_hz=float(opts.get("rate") or 500.0),
-        max_catch_up_s=float(opts.get("max_catch_up") or MAX_CATCH_UP_S),
+        max_catch_up_s=MAX_CATCH_UP_S if opts.get("max_catch_up") is None else float(opts["max_catch_up"]),
     )
 
 

@@ -64,3 +64,13 @@ def test_train_takes_the_walking_recipe_from_the_command_line(tmp_path: Path) ->
     assert bad.returncode == 2 and "unknown reward term(s) ['tracking_yaw']" in bad.stderr, bad.stderr[-2000:]
     bad = subprocess.run([*base, "--reward", "tracking_ang_vel"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--reward wants TERM=WEIGHT" in bad.stderr, bad.stderr[-2000:]
+
+
+def test_sim_catch_up_option_reaches_the_sim_and_zero_is_an_error() -> None:
+    from runrobot.commands.g1 import SIM_DEFAULTS
+    from runtime.ros.g1_sim_node import build_sim
+
+    sim = build_sim({**SIM_DEFAULTS, "fixed_base": True, "max_catch_up": 0.05})
+    assert sim._realtime.max_batch == round(0.05 / sim.dt)
+    with pytest.raises(ValueError, match="max_catch_up_s must be > 0"):
+        build_sim({**SIM_DEFAULTS, "max_catch_up": 0})

@@ -146,10 +146,17 @@ class Scenario:
     def post(self, path: str, body: dict | None = None, expect: int = 200) -> Any:
         return self.serve.call("POST", path, body, expect=expect)
 
-    def wait_state(self, state: str, timeout: float = 10.0) -> dict[str, Any]:
+    def check_alive(self) -> None:
         for proc in (self.lowcmd, self.sim):
             proc.check_alive()
+
+    def wait_state(self, state: str, timeout: float = 10.0) -> dict[str, Any]:
+        self.check_alive()
         return self.rec.wait_state(state, timeout)
+
+    def cmd_vel(self, **command: float) -> None:
+        """``POST /g1/cmd_vel`` (a fault-injection command for the policy paths)."""
+        self.post("/g1/cmd_vel", command)
 
     def since(self, t0: float) -> list[dict[str, Any]]:
         """The node's transitions at or after ``t0`` (its status carries the history, on the shared clock)."""
@@ -166,8 +173,7 @@ class Scenario:
                     return True
             return False
 
-        for proc in (self.lowcmd, self.sim):
-            proc.check_alive()
+        self.check_alive()
         wait_until(entered, timeout, f"G1 state {state} (now {self.rec.status and self.rec.status['state']})")
 
     def running(self, t0: float) -> None:
@@ -386,14 +392,14 @@ def test_g1_lowcmd_scenario_every_stop_path(ros_domain: int, tmp_path: Path, pol
         s.damped("NaN in /lowstate", fault_t, "non_finite")
 
         # 6. NaN policy output (the fault-injection policy, |wz| >= 1.5): the node's detection is the instant.
-        s.stop_path("NaN policy", lambda: s.post("/g1/cmd_vel", {"wz": 1.57}) and None, safety("non_finite", "policy"))
+        s.stop_path("NaN policy", lambda: s.cmd_vel(wz=1.57), safety("non_finite", "policy"))
         event = s.wait_state("DAMPING", 3)["last_safety_event"]
         assert event["kind"] == "non_finite" and "policy" in event["detail"], event
         s.damped("NaN policy output", event["t"], "non_finite")
 
         # 7. missing policy output (the policy hangs ~1 s for |vy| >= 0.45): damped 2 periods after the last output.
         skipped = rec.status["loop"]["policy"]["skipped_ticks"]
-        s.stop_path("missing policy", lambda: s.post("/g1/cmd_vel", {"vy": 0.5}) and None, safety("policy_timeout"))
+        s.stop_path("missing policy", lambda: s.cmd_vel(vy=0.5), safety("policy_timeout"))
         status = rec.wait_status(
             lambda st: (st.get("last_safety_event") or {}).get("kind") == "policy_timeout", 3, "policy_timeout"
         )
